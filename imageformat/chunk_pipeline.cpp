@@ -79,11 +79,13 @@ void ChunkPipeline::submit_current() {
 }
 
 std::byte* ChunkPipeline::reserve(std::size_t size) {
+  // A full chunk is submitted on the next call, once the caller has filled
+  // the space it was given.
+  if (current_ != nullptr && current_->raw_bytes == kChunkBytes) submit_current();
   if (current_ == nullptr) acquire_next_slot();
   std::byte* space = current_->raw.data() + current_->raw_bytes;
   current_->raw_bytes += size;
   stream_bytes_ += size;
-  if (current_->raw_bytes == kChunkBytes) submit_current();
   return space;
 }
 
