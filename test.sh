@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the whole ckpt test suite on a Debian 12 machine:
+#   1. installs missing Debian packages (see tests/harness/packages.sh),
+#   2. builds ckpt (warnings are errors) and runs ctest as root,
+#   3. runs the same tests as an unprivileged user (created if missing),
+#   4. builds the unit tests with AddressSanitizer + UBSan and runs them.
+# Exit status is non-zero if anything fails.
+set -euo pipefail
+ckpt_source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ckpt_source_dir"
+source tests/harness/packages.sh
+source tests/harness/unprivileged.sh
+
+ckpt_install_packages
+ckpt_build "$ckpt_source_dir/build"
+
+failures=0
+run_suite() {
+  local title=$1
+  shift
+  echo "==> $title"
+  if ! "$@"; then
+    echo "==> FAILED: $title"
+    failures=$((failures + 1))
+  fi
+}
+
+run_suite "tests as root" ctest --test-dir build --output-on-failure -j2
+
+if [[ $(id -u) -eq 0 ]]; then
+  ckpt_ensure_test_user
+  ckpt_check_user_access "$ckpt_source_dir"
+  # ctest writes its logs under build/Testing: let the user own that part.
+  mkdir -p build/Testing
+  chown -R "$ckpt_test_user": build/Testing
+  run_suite "tests as unprivileged user $ckpt_test_user" \
+    ckpt_as_test_user ctest --test-dir "$ckpt_source_dir/build" --output-on-failure -j2
+else
+  echo "==> already unprivileged: the root run above covers the unprivileged case"
+fi
+
+ckpt_build "$ckpt_source_dir/build-asan" -DCKPT_SANITIZE=ON
+run_suite "unit tests under AddressSanitizer + UBSan" \
+  env ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 -L 'image|policy'
+
+if ((failures > 0)); then
+  echo "==> $failures test run(s) failed"
+  exit 1
+fi
+echo "==> all test runs passed"
