@@ -1,0 +1,187 @@
+// Agent start-up and the checkpoint thread.
+//
+// The constructor (run by the dynamic loader because the coordinator put
+// us in LD_PRELOAD) moves the control socket out of the application's way,
+// installs the quiesce handler and starts the checkpoint thread, which
+// serves the coordinator:
+//   CHECKPOINT -> park all other threads, capture process state, save own
+//                 context, reply QUIESCED (memory is now consistent and the
+//                 coordinator reads it), wait for RESUME, release threads.
+// After a restart the same thread wakes up at its saved context (the main
+// thread re-created it), re-applies process state, reconnects, replies
+// RESTORED and waits for RESUME like after any checkpoint.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "agent.hpp"
+#include "raw_syscall.hpp"
+
+namespace ckpt::agent {
+
+CkptAgentState g_state;
+
+namespace {
+
+int control_fd = -1;
+
+void format_line(char* out, unsigned long capacity, const char* text) {
+  char pid[24];
+  format_decimal(pid, current_pid());
+  unsigned long length = 0;
+  const char* parts[] = {"ckpt-agent[", pid, "]: ", text, "\n"};
+  for (const char* part : parts) {
+    for (unsigned long i = 0; part[i] != '\0' && length + 1 < capacity; ++i) out[length++] = part[i];
+  }
+  out[length] = '\0';
+}
+
+bool send_hello(int type) {
+  CkptHello hello{};
+  hello.header = {static_cast<uint32_t>(type), sizeof hello};
+  hello.version = CKPT_PROTOCOL_VERSION;
+  hello.pid = current_pid();
+  hello.agent_state = reinterpret_cast<unsigned long>(&g_state);
+  return send_message(control_fd, &hello, sizeof hello);
+}
+
+bool send_failure(const char* reason) {
+  CkptFailure failure{};
+  failure.header = {CKPT_MSG_FAILED, sizeof failure};
+  copy_string(failure.reason, reason, sizeof failure.reason);
+  return send_message(control_fd, &failure, sizeof failure);
+}
+
+// Waits for RESUME of `epoch`; false if the coordinator went away.
+bool wait_for_resume() {
+  CkptEpoch message{};
+  for (;;) {
+    const long got = receive_message(control_fd, &message, sizeof message);
+    if (got <= 0) return false;
+    if (message.header.type == CKPT_MSG_RESUME) return true;
+  }
+}
+
+// One checkpoint (or, when it returns restored, the restart of one).
+void serve_checkpoint(const CkptEpoch& request) {
+  const int self = current_tid();
+  g_state.thread_count = 0;
+  g_state.epoch = request.epoch;
+  const int parked = park_other_threads(self);
+  if (parked < 0) {
+    release_parked_threads();
+    send_failure("threads did not park within the timeout (signals blocked?)");
+    return;
+  }
+  capture_process_state(control_fd);
+  // Our own slot: we resume here after a restart, from the main thread.
+  const unsigned slot = g_state.thread_count++;
+  CkptThreadRecord& record = g_state.threads[slot];
+  record.flags = CKPT_THREAD_IS_AGENT;
+  record.tid = self;
+  sys(SYS_arch_prctl, 0x1003 /*ARCH_GET_FS*/, &record.fs_base);
+  void* clear_tid = nullptr;
+  sys(SYS_prctl, 40 /*PR_GET_TID_ADDRESS*/, &clear_tid);
+  record.clear_child_tid = reinterpret_cast<unsigned long>(clear_tid);
+  unsigned long length = 0;
+  void* head = nullptr;
+  sys(SYS_get_robust_list, 0, &head, &length);
+  record.robust_head = reinterpret_cast<unsigned long>(head);
+  record.robust_length = length;
+  g_state.restored = 0;
+  if (ckpt_save_context(&record.context) == 0) {
+    CkptQuiesced quiesced{};
+    quiesced.header = {CKPT_MSG_QUIESCED, sizeof quiesced};
+    quiesced.epoch = request.epoch;
+    quiesced.threads = g_state.thread_count;
+    send_message(control_fd, &quiesced, sizeof quiesced);
+  } else {
+    // Restarted. Memory is back; the main thread re-created us.
+    restore_thread_kernel_state(g_state.threads[slot]);
+    if (g_state.restorer_end > g_state.restorer_start) {
+      sys(SYS_munmap, g_state.restorer_start, g_state.restorer_end - g_state.restorer_start);
+    }
+    apply_process_state();
+    send_hello(CKPT_MSG_RESTORED);
+  }
+  if (!wait_for_resume()) {
+    // The coordinator is gone: do not leave the application frozen.
+    report("coordinator went away during a checkpoint; resuming");
+  }
+  release_parked_threads();
+  CkptEpoch resumed{};
+  resumed.header = {CKPT_MSG_RESUMED, sizeof resumed};
+  resumed.epoch = g_state.epoch;
+  send_message(control_fd, &resumed, sizeof resumed);
+}
+
+void* checkpoint_thread(void*) {
+  for (;;) {
+    CkptEpoch request{};
+    // Re-read control_fd each time: a restart re-establishes it.
+    const long got = receive_message(control_fd, &request, sizeof request);
+    if (got <= 0) return nullptr;  // coordinator gone: run on unsupervised
+    if (request.header.type == CKPT_MSG_CHECKPOINT) serve_checkpoint(request);
+  }
+}
+
+__attribute__((constructor)) void start_agent() {
+  const char* fd_text = getenv(CKPT_ENV_CONTROL_FD);
+  if (fd_text == nullptr) return;  // not under ckpt: stay inert
+  const int inherited = static_cast<int>(parse_decimal(fd_text));
+  if (inherited != CKPT_AGENT_FD) {
+    if (sys(SYS_dup3, inherited, CKPT_AGENT_FD, O_CLOEXEC) < 0) {
+      report("cannot move the control socket; checkpointing disabled");
+      return;
+    }
+    sys(SYS_close, inherited);
+  }
+  control_fd = CKPT_AGENT_FD;
+  unsetenv(CKPT_ENV_CONTROL_FD);  // children get their own socket (issue 4)
+  g_state.magic = CKPT_AGENT_MAGIC;
+  g_state.version = CKPT_PROTOCOL_VERSION;
+  install_quiesce_handler();
+  if (!send_hello(CKPT_MSG_HELLO)) {
+    report("cannot reach the coordinator; checkpointing disabled");
+    return;
+  }
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);  // the thread inherits "all blocked"
+  pthread_t thread;
+  if (pthread_create(&thread, &attributes, checkpoint_thread, nullptr) != 0) {
+    report("cannot start the checkpoint thread; checkpointing disabled");
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  pthread_attr_destroy(&attributes);
+}
+
+}  // namespace
+
+bool send_message(int fd, const void* message, unsigned long size) {
+  return sys(SYS_sendto, fd, message, size, MSG_NOSIGNAL, nullptr, 0) == static_cast<long>(size);
+}
+
+long receive_message(int fd, void* buffer, unsigned long capacity) {
+  for (;;) {
+    const long got = sys(SYS_recvfrom, fd, buffer, capacity, 0, nullptr, nullptr);
+    if (got != -EINTR) return got;
+  }
+}
+
+void report(const char* text) {
+  char line[512];
+  format_line(line, sizeof line, text);
+  sys(SYS_write, 2, line, string_length(line));
+}
+
+}  // namespace ckpt::agent

@@ -1,0 +1,151 @@
+// Process state the kernel keeps outside memory: signal dispositions,
+// interval timers, resource limits, umask, cwd and open descriptors.
+// Captured by the checkpoint thread while all other threads are parked
+// (raw system calls only: a parked thread may hold a libc lock) and
+// re-applied after a restart before anything resumes.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+
+#include "agent.hpp"
+#include "raw_syscall.hpp"
+
+namespace ckpt::agent {
+namespace {
+
+constexpr int kSigKill = 9;
+constexpr int kSigStop = 19;
+
+unsigned descriptor_kind(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return 0;
+    case S_IFDIR:
+      return 1;
+    case S_IFCHR:
+      return 2;
+    case S_IFIFO:
+      return 3;
+    case S_IFSOCK:
+      return 4;
+    default:
+      return 6;
+  }
+}
+
+void capture_descriptors(int control_fd) {
+  g_state.descriptor_count = 0;
+  const int folder = static_cast<int>(
+      sys(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (folder < 0) return;
+  char buffer[4096];
+  for (;;) {
+    const long got = sys(SYS_getdents64, folder, buffer, sizeof buffer);
+    if (got <= 0) break;
+    for (long offset = 0; offset < got;) {
+      struct Entry {
+        unsigned long inode;
+        long next;
+        unsigned short length;
+        unsigned char type;
+        char name[1];
+      };
+      const auto* entry = reinterpret_cast<const Entry*>(buffer + offset);
+      offset += entry->length;
+      if (entry->name[0] < '0' || entry->name[0] > '9') continue;
+      const int fd = static_cast<int>(parse_decimal(entry->name));
+      if (fd == folder || fd == control_fd) continue;
+      if (g_state.descriptor_count == CKPT_MAX_DESCRIPTORS) break;
+      CkptDescriptorRecord& record = g_state.descriptors[g_state.descriptor_count];
+      record.fd = fd;
+      record.open_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFL));
+      record.fd_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFD));
+      record.offset = sys(SYS_lseek, fd, 0, SEEK_CUR);
+      struct stat info {};
+      sys(SYS_fstat, fd, &info);
+      record.kind = descriptor_kind(info.st_mode);
+      char link[48] = "/proc/self/fd/";
+      format_decimal(link + 14, fd);
+      const long length = sys(SYS_readlinkat, AT_FDCWD, link, record.path, CKPT_PATH_BYTES - 1);
+      record.path[length > 0 ? length : 0] = '\0';
+      ++g_state.descriptor_count;
+    }
+  }
+  sys(SYS_close, folder);
+}
+
+// Re-opens one saved descriptor at its number and offset. stdin, stdout
+// and stderr are the restarting command's own and are left alone.
+void reopen_descriptor(const CkptDescriptorRecord& record) {
+  if (record.fd <= 2) return;
+  const bool reopenable = record.kind == 0 || record.kind == 1 || record.kind == 2;
+  if (!reopenable || record.path[0] != '/') return;  // pipes, sockets: later issues
+  const int flags = (record.open_flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC;
+  const int fd = static_cast<int>(sys(SYS_openat, AT_FDCWD, record.path, flags, 0));
+  if (fd < 0) {
+    char line[CKPT_PATH_BYTES + 64] = "cannot reopen ";
+    copy_string(line + 14, record.path, CKPT_PATH_BYTES);
+    report(line);
+    return;
+  }
+  if (fd != record.fd) {
+    sys(SYS_dup3, fd, record.fd, O_CLOEXEC);
+    sys(SYS_close, fd);
+  }
+  if ((record.fd_flags & FD_CLOEXEC) == 0) sys(SYS_fcntl, record.fd, F_SETFD, 0);
+  if (record.offset > 0 && record.kind == 0) sys(SYS_lseek, record.fd, record.offset, SEEK_SET);
+}
+
+}  // namespace
+
+void capture_process_state(int control_fd) {
+  for (int signal = 1; signal <= 64; ++signal) {
+    if (signal == kSigKill || signal == kSigStop || signal == CKPT_QUIESCE_SIGNAL) continue;
+    sys(SYS_rt_sigaction, signal, nullptr, &g_state.actions[signal], 8);
+  }
+  for (int which = 0; which < 3; ++which) {
+    struct itimerval value {};
+    sys(SYS_getitimer, which, &value);
+    g_state.timers[which] = {static_cast<uint64_t>(value.it_interval.tv_sec),
+                             static_cast<uint64_t>(value.it_interval.tv_usec),
+                             static_cast<uint64_t>(value.it_value.tv_sec),
+                             static_cast<uint64_t>(value.it_value.tv_usec)};
+  }
+  for (int resource = 0; resource < 16; ++resource) {
+    sys(SYS_prlimit64, 0, resource, nullptr, g_state.rlimits[resource]);
+  }
+  const long mask = sys(SYS_umask, 022);
+  sys(SYS_umask, mask);
+  g_state.umask = static_cast<uint32_t>(mask);
+  if (sys(SYS_getcwd, g_state.cwd, sizeof g_state.cwd) < 0) g_state.cwd[0] = '\0';
+  capture_descriptors(control_fd);
+}
+
+void apply_process_state() {
+  for (int signal = 1; signal <= 64; ++signal) {
+    if (signal == kSigKill || signal == kSigStop || signal == CKPT_QUIESCE_SIGNAL) continue;
+    sys(SYS_rt_sigaction, signal, &g_state.actions[signal], nullptr, 8);
+  }
+  install_quiesce_handler();
+  for (int resource = 0; resource < 16; ++resource) {
+    sys(SYS_prlimit64, 0, resource, g_state.rlimits[resource], nullptr);
+  }
+  sys(SYS_umask, g_state.umask);
+  if (g_state.cwd[0] == '/') sys(SYS_chdir, g_state.cwd);
+  for (unsigned i = 0; i < g_state.descriptor_count; ++i) reopen_descriptor(g_state.descriptors[i]);
+  for (int which = 0; which < 3; ++which) {
+    const CkptTimer& timer = g_state.timers[which];
+    if (timer.value_sec == 0 && timer.value_usec == 0) continue;
+    struct itimerval value {};
+    value.it_interval.tv_sec = static_cast<long>(timer.interval_sec);
+    value.it_interval.tv_usec = static_cast<long>(timer.interval_usec);
+    value.it_value.tv_sec = static_cast<long>(timer.value_sec);
+    value.it_value.tv_usec = static_cast<long>(timer.value_usec);
+    sys(SYS_setitimer, which, &value, nullptr);
+  }
+}
+
+}  // namespace ckpt::agent

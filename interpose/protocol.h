@@ -1,0 +1,202 @@
+/* The wire and memory contracts between the coordinator (ckpt-launch,
+ * ckpt-restart), the in-application agent (libckpt-interpose.so) and the
+ * restorer. Plain C so all three can include it; fixed-size records only.
+ *
+ * Transport: one SOCK_SEQPACKET Unix socket per process (message boundaries
+ * kept). Every message starts with CkptMessageHeader. */
+#ifndef CKPT_INTERPOSE_PROTOCOL_H
+#define CKPT_INTERPOSE_PROTOCOL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CKPT_PROTOCOL_VERSION 1u
+#define CKPT_AGENT_MAGIC 0x636b707461676e74ull /* "ckptagnt" */
+
+/* Environment handed to every application process. */
+#define CKPT_ENV_CONTROL_FD "CKPT_CONTROL_FD"   /* fd of the agent's socket */
+#define CKPT_ENV_LIBRARY "CKPT_AGENT_LIBRARY"   /* absolute path of the agent */
+
+/* The agent keeps its socket on this descriptor, out of the way of the
+ * application's own numbers (hidden from close_range/closefrom loops). */
+#define CKPT_AGENT_FD 1000
+/* The real-time signal that parks application threads. */
+#define CKPT_QUIESCE_SIGNAL 62
+
+#define CKPT_MAX_THREADS 512
+#define CKPT_MAX_DESCRIPTORS 256
+#define CKPT_PATH_BYTES 512
+
+enum CkptMessageType {
+  CKPT_MSG_HELLO = 1,          /* agent -> coord: CkptHello */
+  CKPT_MSG_CHECKPOINT = 2,     /* coord -> agent: CkptEpoch */
+  CKPT_MSG_QUIESCED = 3,       /* agent -> coord: CkptQuiesced */
+  CKPT_MSG_RESUME = 4,         /* coord -> agent: CkptEpoch */
+  CKPT_MSG_RESUMED = 5,        /* agent -> coord: CkptEpoch */
+  CKPT_MSG_RESTORED = 6,       /* agent -> coord after a restart: CkptHello */
+  CKPT_MSG_FAILED = 7,         /* agent -> coord: CkptFailure */
+  CKPT_MSG_RESTORER_HELLO = 20,  /* restorer -> coord: CkptRestorerHello */
+  CKPT_MSG_LAYOUT = 21,        /* coord -> restorer: CkptLayout */
+  CKPT_MSG_REGIONS = 25,       /* coord -> restorer: CkptRegionBatch */
+  CKPT_MSG_MAPPED = 22,        /* restorer -> coord: header only */
+  CKPT_MSG_PAGES_WRITTEN = 23, /* coord -> restorer: header only */
+  CKPT_MSG_RESTORER_ERROR = 24 /* restorer -> coord: CkptFailure */
+};
+
+typedef struct {
+  uint32_t type;
+  uint32_t size; /* whole message, header included */
+} CkptMessageHeader;
+
+typedef struct {
+  CkptMessageHeader header;
+  uint32_t version;
+  int32_t pid;    /* as the process sees itself (inside the PID namespace) */
+  uint64_t agent_state; /* address of CkptAgentState in the process */
+} CkptHello;
+
+typedef struct {
+  CkptMessageHeader header;
+  uint64_t epoch;
+} CkptEpoch;
+
+typedef struct {
+  CkptMessageHeader header;
+  uint64_t epoch;
+  uint32_t threads;
+  uint32_t pad;
+} CkptQuiesced;
+
+typedef struct {
+  CkptMessageHeader header;
+  char reason[256];
+} CkptFailure;
+
+/* ---- restart: what the coordinator tells the restorer ---- */
+
+/* mm fields for prctl(PR_SET_MM_MAP), in struct prctl_mm_map order. */
+enum CkptMmField {
+  CKPT_MM_START_CODE, CKPT_MM_END_CODE, CKPT_MM_START_DATA, CKPT_MM_END_DATA,
+  CKPT_MM_START_BRK, CKPT_MM_BRK, CKPT_MM_START_STACK, CKPT_MM_ARG_START,
+  CKPT_MM_ARG_END, CKPT_MM_ENV_START, CKPT_MM_ENV_END, CKPT_MM_FIELDS
+};
+
+/* Per-process facts the image keeps in its "misc" blob (format v1). */
+typedef struct {
+  uint64_t magic;         /* CKPT_AGENT_MAGIC */
+  uint64_t agent_state;   /* address of CkptAgentState */
+  uint64_t mm[CKPT_MM_FIELDS];
+  uint64_t auxv[128];
+  uint32_t auxv_words;
+  uint32_t pad;
+  /* compatibility: the machine the checkpoint was taken on */
+  char kernel_release[65];
+  char pad2[7];
+  uint64_t vdso_bytes;     /* size of [vdso] */
+  char cpu_flags[2048];    /* /proc/cpuinfo "flags" of the first CPU */
+} CkptProcessFacts;
+
+typedef struct {
+  CkptMessageHeader header;
+  int32_t pid;
+  int32_t pad;
+  uint64_t own_start, own_end; /* the restorer's own mapping */
+} CkptRestorerHello;
+
+typedef struct {
+  uint64_t start, end, file_offset;
+  uint32_t prot, flags, kind, pad; /* flags/kind as in the image schema */
+  char path[256];
+} CkptRegionEntry;
+
+#define CKPT_REGIONS_PER_MESSAGE 32
+
+typedef struct {
+  CkptMessageHeader header;
+  CkptProcessFacts facts;
+  uint32_t region_count; /* regions follow in CKPT_MSG_REGIONS messages */
+  uint32_t pad;
+} CkptLayout;
+
+typedef struct {
+  CkptMessageHeader header;
+  uint32_t count;
+  uint32_t pad;
+  CkptRegionEntry regions[CKPT_REGIONS_PER_MESSAGE];
+} CkptRegionBatch;
+
+/* ---- saved thread state (lives in the agent, restored with memory) ---- */
+
+/* Callee-saved registers of a thread parked in the agent (x86-64). */
+typedef struct {
+  uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+} CkptContext;
+
+typedef struct {
+  int32_t tid;
+  uint32_t flags;
+  uint64_t fs_base;
+  uint64_t robust_head;
+  uint64_t robust_length;
+  uint64_t clear_child_tid;
+  uint64_t altstack_sp;
+  uint64_t altstack_size;
+  int32_t altstack_flags;
+  int32_t pad;
+  CkptContext context;
+} CkptThreadRecord;
+
+#define CKPT_THREAD_IS_AGENT 1u /* the agent's own checkpoint thread */
+
+typedef struct {
+  int32_t fd;
+  int32_t open_flags;
+  int32_t fd_flags;
+  uint32_t kind; /* DescriptorKind of the image schema */
+  int64_t offset;
+  char path[CKPT_PATH_BYTES];
+} CkptDescriptorRecord;
+
+typedef struct {
+  uint64_t handler, flags, restorer, mask;
+} CkptKernelSigaction;
+
+typedef struct {
+  uint64_t interval_sec, interval_usec, value_sec, value_usec;
+} CkptTimer;
+
+/* The agent's whole state, one static object per process. The coordinator
+ * reads it (process_vm_readv) to fill the image tables; the restorer and
+ * the restored agent use it to rebuild threads and process state. */
+typedef struct {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t thread_count;
+  uint64_t epoch;
+  /* set by the restorer before it jumps into the main thread */
+  uint64_t restored;            /* non-zero after a restart */
+  uint64_t restorer_start, restorer_end;  /* restorer mapping to unmap */
+  /* thread parking */
+  volatile int32_t parked;      /* futex: threads parked so far */
+  volatile int32_t release;     /* futex: bumped to release parked threads */
+  volatile int32_t revived;     /* futex: threads re-created after restart */
+  volatile int32_t quiescing;   /* 1 while a checkpoint parks threads */
+  CkptThreadRecord threads[CKPT_MAX_THREADS];
+  /* process state captured at the checkpoint */
+  uint32_t umask;
+  uint32_t descriptor_count;
+  CkptKernelSigaction actions[65]; /* index = signal number */
+  CkptTimer timers[3];             /* ITIMER_REAL, VIRTUAL, PROF */
+  uint64_t rlimits[16][2];
+  char cwd[4096];
+  CkptDescriptorRecord descriptors[CKPT_MAX_DESCRIPTORS];
+} CkptAgentState;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

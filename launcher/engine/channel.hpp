@@ -1,0 +1,52 @@
+// Messages over one SOCK_SEQPACKET control socket, with deadlines.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstring>
+#include <utility>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocol.h"
+
+namespace ckpt::engine {
+
+class Channel {
+ public:
+  Channel() = default;
+  explicit Channel(int fd) : fd_(fd) {}
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  Channel(Channel&& other) noexcept;
+  Channel& operator=(Channel&& other) noexcept;
+  ~Channel();
+
+  int fd() const { return fd_; }
+  void send(const void* message, std::size_t size) const;
+  // Receives one message (resized to its length); throws on timeout, on
+  // a closed peer, or if `expected` is given and the type differs
+  // (a CkptFailure's reason is included in the error).
+  std::vector<std::byte> receive(std::chrono::milliseconds timeout, std::uint32_t expected = 0) const;
+  // PID (in our PID namespace) of the sender of the last message received.
+  pid_t peer_pid() const;
+
+ private:
+  int fd_ = -1;
+  mutable pid_t sender_pid_ = -1;
+};
+
+// A connected pair: first = coordinator's end (close-on-exec), second =
+// the process's end (inheritable).
+std::pair<Channel, int> make_control_pair();
+
+template <class Message>
+Message message_as(const std::vector<std::byte>& bytes) {
+  Message message{};
+  std::memcpy(&message, bytes.data(), std::min(bytes.size(), sizeof message));
+  return message;
+}
+
+}  // namespace ckpt::engine

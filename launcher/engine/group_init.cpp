@@ -1,0 +1,229 @@
+#include "group_init.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+namespace ckpt::engine {
+namespace {
+
+// Everything init needs, prepared before the clone: after it, the child
+// of a (possibly multi-threaded) coordinator only makes system calls.
+struct InitPlan {
+  bool restore = false;
+  int sync_read = -1;   // closed by the parent once uid/gid maps are written
+  int sync_write = -1;  // the parent's end: the child closes its copy
+  int status_write = -1;
+  // launch
+  std::vector<char*> argv;
+  std::vector<char*> environment;
+  const char* cwd = nullptr;
+  // restore
+  const char* restorer = nullptr;
+  pid_t pid = 0, pgid = 0, sid = 0;
+  int control_fd = -1;
+};
+
+void write_text(const char* text) { (void)!::write(2, text, std::strlen(text)); }
+
+[[noreturn]] void die(const char* what) {
+  char line[256];
+  std::snprintf(line, sizeof line, "ckpt-init: %s: %s\n", what, std::strerror(errno));
+  write_text(line);
+  ::_exit(127);
+}
+
+void prepare_namespace_view() {
+  // Our own /proc shows the group's PIDs; mounts stay private to the group.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("private mounts");
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    die("mount /proc");
+  }
+}
+
+// Keeps CAP_CHECKPOINT_RESTORE (clone3 set_tid for threads) and
+// CAP_SYS_ADMIN across the restorer's exec as ambient capabilities.
+void keep_restore_capabilities() {
+  struct {
+    unsigned version;
+    int pid;
+  } header{0x20080522, 0};
+  struct {
+    unsigned effective, permitted, inheritable;
+  } data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) die("capget");
+  const int capabilities[] = {21 /*CAP_SYS_ADMIN*/, 40 /*CAP_CHECKPOINT_RESTORE*/};
+  for (int capability : capabilities) data[capability / 32].inheritable |= 1u << (capability % 32);
+  if (::syscall(SYS_capset, &header, data) != 0) die("capset");
+  for (int capability : capabilities) {
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, capability, 0, 0) != 0) die("ambient caps");
+  }
+}
+
+[[noreturn]] void become_restorer(const InitPlan& plan) {
+  if (plan.sid == plan.pid) {
+    ::setsid();
+  } else if (plan.pgid == plan.pid) {
+    ::setpgid(0, 0);
+  }
+  keep_restore_capabilities();
+  if (plan.control_fd != 3) {
+    if (::dup2(plan.control_fd, 3) < 0) die("dup2 control socket");
+  } else {
+    ::fcntl(3, F_SETFD, 0);
+  }
+  char* const argv[] = {const_cast<char*>("ckpt-restorer"), nullptr};
+  char* const environment[] = {nullptr};
+  ::execve(plan.restorer, argv, environment);
+  die("exec ckpt-restorer");
+}
+
+pid_t spawn_with_pid(pid_t pid) {
+  clone_args arguments{};
+  arguments.exit_signal = SIGCHLD;
+  arguments.set_tid = reinterpret_cast<std::uint64_t>(&pid);
+  arguments.set_tid_size = 1;
+  return static_cast<pid_t>(::syscall(SYS_clone3, &arguments, sizeof arguments));
+}
+
+int init_main(void* argument) {
+  const InitPlan& plan = *static_cast<InitPlan*>(argument);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the coordinator blocks its signals
+  ::close(plan.sync_write);
+  char ready = 0;
+  (void)!::read(plan.sync_read, &ready, 1);  // uid/gid maps are in place
+  ::close(plan.sync_read);
+  prepare_namespace_view();
+  pid_t main_child = -1;
+  if (plan.restore) {
+    main_child = spawn_with_pid(plan.pid);
+    if (main_child == 0) become_restorer(plan);
+    if (main_child < 0) die("clone3 with the saved PID");
+  } else {
+    main_child = ::fork();
+    if (main_child == 0) {
+      if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) die("chdir");
+      ::execvpe(plan.argv[0], plan.argv.data(), plan.environment.data());
+      char line[512];
+      std::snprintf(line, sizeof line, "ckpt-launch: cannot run %s: %s\n", plan.argv[0],
+                    std::strerror(errno));
+      write_text(line);
+      ::_exit(127);
+    }
+    if (main_child < 0) die("fork");
+  }
+  if (plan.control_fd >= 0) ::close(plan.control_fd);
+  // Reap everything; leave with the main application's status.
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(-1, &status, 0);
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) ::_exit(0);
+    if (done == main_child) ::_exit(status_to_exit_code(status));
+  }
+}
+
+void write_file(pid_t pid, const char* name, const std::string& text) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(saved));
+  }
+  ::close(fd);
+}
+
+GroupInit start_init(InitPlan& plan) {
+  int sync[2];
+  if (::pipe2(sync, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(strerror(errno)));
+  plan.sync_read = sync[0];
+  plan.sync_write = sync[1];
+  const bool root = ::geteuid() == 0;
+  int flags = CLONE_NEWPID | CLONE_NEWNS | SIGCHLD;
+  if (!root) flags |= CLONE_NEWUSER;
+  constexpr std::size_t kStackBytes = 256 * 1024;
+  static std::vector<char> stack(kStackBytes);
+  const pid_t pid = ::clone(init_main, stack.data() + stack.size(), flags, &plan);
+  if (pid < 0) {
+    const int saved = errno;
+    ::close(sync[0]);
+    ::close(sync[1]);
+    if (!root && (saved == EPERM || saved == EINVAL || saved == ENOSPC)) {
+      throw std::runtime_error(
+          std::string("cannot create user and PID namespaces (") + std::strerror(saved) +
+          "): unprivileged user namespaces are disabled; enable them with sysctl "
+          "user.max_user_namespaces=15000 (and kernel.unprivileged_userns_clone=1 where it exists)");
+    }
+    throw std::runtime_error(std::string("cannot create the group's namespaces: ") +
+                             std::strerror(saved));
+  }
+  ::close(sync[0]);
+  try {
+    if (!root) {
+      write_file(pid, "setgroups", "deny");
+      write_file(pid, "uid_map", std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1");
+      write_file(pid, "gid_map", std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1");
+    }
+  } catch (...) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(sync[1]);
+    throw;
+  }
+  ::close(sync[1]);  // init may go on
+  return {pid};
+}
+
+}  // namespace
+
+GroupInit start_launch_init(const LaunchSpec& spec) {
+  static InitPlan plan;  // read by the child after clone (shared copy-on-write)
+  static std::vector<std::string> argv, environment;
+  argv = spec.argv;
+  environment = spec.environment;
+  plan = InitPlan{};
+  for (auto& value : argv) plan.argv.push_back(value.data());
+  plan.argv.push_back(nullptr);
+  for (auto& value : environment) plan.environment.push_back(value.data());
+  plan.environment.push_back(nullptr);
+  plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+  plan.control_fd = spec.control_fd;
+  return start_init(plan);
+}
+
+GroupInit start_restore_init(const RestoreSpec& spec) {
+  static InitPlan plan;
+  static std::string restorer;
+  restorer = spec.restorer_path;
+  plan = InitPlan{};
+  plan.restore = true;
+  plan.restorer = restorer.c_str();
+  plan.pid = spec.pid;
+  plan.pgid = spec.pgid;
+  plan.sid = spec.sid;
+  plan.control_fd = spec.control_fd;
+  return start_init(plan);
+}
+
+int status_to_exit_code(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+}  // namespace ckpt::engine

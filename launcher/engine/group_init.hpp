@@ -1,0 +1,44 @@
+// The group's init process: PID 1 of fresh PID + mount namespaces (and a
+// user namespace when not root, mapping the caller's uid/gid to
+// themselves). It mounts a private /proc, starts the application (launch)
+// or the restorers that become the checkpointed processes with their
+// original PIDs (restart), reaps orphans, and exits with the main
+// application's status. It dies with the coordinator (PR_SET_PDEATHSIG),
+// and every process of the namespace dies with it: no orphans.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace ckpt::engine {
+
+struct LaunchSpec {
+  std::vector<std::string> argv;
+  std::vector<std::string> environment;  // complete "NAME=value" list
+  std::string cwd;
+  int control_fd = -1;  // the child's end of its control socket
+};
+
+struct RestoreSpec {
+  std::string restorer_path;
+  pid_t pid = 0;   // original PID, recreated with clone3(set_tid)
+  pid_t pgid = 0;
+  pid_t sid = 0;
+  int control_fd = -1;
+};
+
+struct GroupInit {
+  pid_t pid = -1;  // in the coordinator's PID namespace
+};
+
+// Starts init for a launch. Throws std::runtime_error with one clear line
+// (e.g. user namespaces disabled, naming the sysctl).
+GroupInit start_launch_init(const LaunchSpec& spec);
+GroupInit start_restore_init(const RestoreSpec& spec);
+
+// Exit status of the group as a shell reports it (code, or 128+signal).
+int status_to_exit_code(int wait_status);
+
+}  // namespace ckpt::engine

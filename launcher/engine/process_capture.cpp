@@ -1,0 +1,265 @@
+#include "process_capture.hpp"
+
+#include "machine_facts.hpp"
+
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+namespace ckpt::engine {
+namespace {
+
+using image::Region;
+using image::RegionKind;
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+RegionKind classify(const std::string& path, bool shared) {
+  if (path == "[heap]") return RegionKind::kHeap;
+  if (path == "[stack]") return RegionKind::kStack;
+  if (path == "[vdso]") return RegionKind::kVdso;
+  if (path == "[vvar]") return RegionKind::kVvar;
+  if (path == "[vvar_vclock]") return RegionKind::kVvarVclock;
+  if (path == "[vsyscall]") return RegionKind::kVsyscall;
+  if (path.empty()) return RegionKind::kAnonymous;
+  const bool real_file = path[0] == '/' && path.find(" (deleted)") == std::string::npos &&
+                         !path.starts_with("/dev/zero") && !path.starts_with("/memfd:") &&
+                         !path.starts_with("/SYSV");
+  if (real_file) return shared ? RegionKind::kFileShared : RegionKind::kFilePrivate;
+  return RegionKind::kOther;
+}
+
+// Field `index` (1-based, as in proc(5)) of /proc/<pid>/stat.
+std::vector<std::uint64_t> stat_fields(pid_t pid) {
+  const std::string text = read_text_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close_paren = text.rfind(')');
+  std::istringstream rest(text.substr(close_paren + 2));
+  std::vector<std::uint64_t> fields(3, 0);  // fields 1,2 (pid, comm) unused; pad to 1-based
+  std::string token;
+  rest >> token;  // state (field 3)
+  fields.push_back(0);
+  while (rest >> token) {
+    std::uint64_t value = 0;
+    try {
+      value = std::stoull(token);
+    } catch (...) {
+      value = static_cast<std::uint64_t>(std::stoll(token));
+    }
+    fields.push_back(value);
+  }
+  return fields;
+}
+
+CkptProcessFacts read_process_facts(pid_t pid, std::uint64_t agent_state,
+                                    const std::vector<Region>& regions) {
+  CkptProcessFacts facts{};
+  facts.magic = CKPT_AGENT_MAGIC;
+  facts.agent_state = agent_state;
+  const auto fields = stat_fields(pid);
+  auto field = [&](std::size_t index) { return index < fields.size() ? fields[index] : 0; };
+  facts.mm[CKPT_MM_START_CODE] = field(26);
+  facts.mm[CKPT_MM_END_CODE] = field(27);
+  facts.mm[CKPT_MM_START_STACK] = field(28);
+  facts.mm[CKPT_MM_START_DATA] = field(45);
+  facts.mm[CKPT_MM_END_DATA] = field(46);
+  facts.mm[CKPT_MM_START_BRK] = field(47);
+  facts.mm[CKPT_MM_ARG_START] = field(48);
+  facts.mm[CKPT_MM_ARG_END] = field(49);
+  facts.mm[CKPT_MM_ENV_START] = field(50);
+  facts.mm[CKPT_MM_ENV_END] = field(51);
+  facts.mm[CKPT_MM_BRK] = facts.mm[CKPT_MM_START_BRK];
+  for (const auto& region : regions) {
+    if (region.kind == static_cast<std::uint32_t>(RegionKind::kHeap)) {
+      facts.mm[CKPT_MM_BRK] = region.end;
+    }
+  }
+  const std::string auxv = read_text_file("/proc/" + std::to_string(pid) + "/auxv");
+  facts.auxv_words = static_cast<std::uint32_t>(
+      std::min<std::size_t>(auxv.size() / 8, std::size(facts.auxv)));
+  std::memcpy(facts.auxv, auxv.data(), facts.auxv_words * 8);
+  std::uint64_t vdso_bytes = 0;
+  for (const auto& region : regions) {
+    if (region.kind == static_cast<std::uint32_t>(RegionKind::kVdso)) vdso_bytes = region.end - region.start;
+  }
+  record_machine_facts(facts, vdso_bytes);
+  return facts;
+}
+
+std::string read_link(const std::string& path) {
+  char buffer[4096];
+  const ssize_t length = ::readlink(path.c_str(), buffer, sizeof buffer - 1);
+  return length > 0 ? std::string(buffer, static_cast<std::size_t>(length)) : std::string();
+}
+
+std::vector<std::string> read_argv(pid_t pid) {
+  const std::string text = read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> argv;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\0', start);
+    argv.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return argv;
+}
+
+std::int64_t status_field(const std::string& status, const char* name) {
+  const auto at = status.find(std::string("\n") + name + ":");
+  if (at == std::string::npos) return 0;
+  const auto line_end = status.find('\n', at + 1);
+  std::istringstream values(status.substr(at + std::strlen(name) + 2, line_end - at));
+  std::int64_t value = 0, last = 0;
+  while (values >> value) last = value;  // innermost namespace comes last
+  return last;
+}
+
+}  // namespace
+
+std::vector<Region> read_memory_map(pid_t pid) {
+  std::istringstream lines(read_text_file("/proc/" + std::to_string(pid) + "/maps"));
+  std::vector<Region> regions;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string range, permissions, offset, device, inode;
+    fields >> range >> permissions >> offset >> device >> inode;
+    std::string path;
+    std::getline(fields >> std::ws, path);
+    Region region;
+    const auto dash = range.find('-');
+    region.start = std::stoull(range.substr(0, dash), nullptr, 16);
+    region.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    region.prot = (permissions[0] == 'r' ? PROT_READ : 0) | (permissions[1] == 'w' ? PROT_WRITE : 0) |
+                  (permissions[2] == 'x' ? PROT_EXEC : 0);
+    const bool shared = permissions[3] == 's';
+    region.flags = shared ? image::kRegionShared : 0;
+    region.kind = static_cast<std::uint32_t>(classify(path, shared));
+    region.file_offset = std::stoull(offset, nullptr, 16);
+    region.inode = std::stoull(inode);
+    region.path = path;
+    regions.push_back(std::move(region));
+  }
+  return regions;
+}
+
+bool region_content_saved(const Region& region) {
+  switch (static_cast<RegionKind>(region.kind)) {
+    case RegionKind::kVdso:
+    case RegionKind::kVvar:
+    case RegionKind::kVvarVclock:
+    case RegionKind::kVsyscall:
+    case RegionKind::kFileShared:
+      return false;
+    default:
+      return (region.prot & PROT_READ) != 0;
+  }
+}
+
+void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size) {
+  iovec local{out, size};
+  iovec remote{reinterpret_cast<void*>(address), size};
+  const ssize_t got = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (got != static_cast<ssize_t>(size)) {
+    throw std::runtime_error("cannot read memory of process " + std::to_string(pid) + " at 0x" +
+                             [&] {
+                               char hex[32];
+                               std::snprintf(hex, sizeof hex, "%llx",
+                                             static_cast<unsigned long long>(address));
+                               return std::string(hex);
+                             }() +
+                             ": " + (got < 0 ? std::strerror(errno) : "short read"));
+  }
+}
+
+CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t agent_state,
+                                image::GenerationWriter& writer) {
+  CapturedProcess captured;
+  auto& tables = captured.tables;
+  const std::string proc = "/proc/" + std::to_string(outer_pid);
+  const std::string status = read_text_file(proc + "/status");
+  tables.info.pid = inner_pid;
+  tables.info.ppid = 1;  // the group's init (process trees: issue 4)
+  tables.info.pgid = status_field(status, "NSpgid");
+  tables.info.sid = status_field(status, "NSsid");
+  tables.info.exe = read_link(proc + "/exe");
+  tables.info.cwd = read_link(proc + "/cwd");
+  tables.info.argv = read_argv(outer_pid);
+  tables.regions = read_memory_map(outer_pid);
+
+  // The agent's tables: threads and descriptors.
+  auto agent = std::make_unique<CkptAgentState>();
+  read_remote(outer_pid, agent_state, agent.get(), sizeof *agent);
+  if (agent->magic != CKPT_AGENT_MAGIC) throw std::runtime_error("agent state not found");
+  for (std::uint32_t i = 0; i < agent->thread_count && i < CKPT_MAX_THREADS; ++i) {
+    const auto& thread = agent->threads[i];
+    image::ThreadRecord record;
+    record.tid = static_cast<std::uint32_t>(thread.tid);
+    record.flags = thread.flags;
+    record.state_offset = tables.thread_state.size();
+    record.state_size = sizeof thread;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&thread);
+    tables.thread_state.insert(tables.thread_state.end(), bytes, bytes + sizeof thread);
+    tables.threads.push_back(record);
+  }
+  for (std::uint32_t i = 0; i < agent->descriptor_count && i < CKPT_MAX_DESCRIPTORS; ++i) {
+    const auto& descriptor = agent->descriptors[i];
+    image::DescriptorRecord record;
+    record.fd = descriptor.fd;
+    record.kind = descriptor.kind;
+    record.open_flags = descriptor.open_flags;
+    record.fd_flags = descriptor.fd_flags;
+    record.offset = descriptor.offset;
+    record.path = descriptor.path;
+    tables.descriptors.push_back(record);
+  }
+  const CkptProcessFacts facts = read_process_facts(outer_pid, agent_state, tables.regions);
+  const auto* fact_bytes = reinterpret_cast<const std::uint8_t*>(&facts);
+  tables.misc.assign(fact_bytes, fact_bytes + sizeof facts);
+
+  // Memory, region by region, in 4 MiB reads.
+  writer.begin_process(tables.info);
+  constexpr std::size_t kBatch = 4 << 20;
+  static std::vector<std::byte> buffer(kBatch);
+  for (const auto& region : tables.regions) {
+    if (!region_content_saved(region)) continue;
+    for (std::uint64_t at = region.start; at < region.end; at += kBatch) {
+      const std::size_t size = std::min<std::uint64_t>(kBatch, region.end - at);
+      iovec local{buffer.data(), size};
+      iovec remote{reinterpret_cast<void*>(at), size};
+      if (::process_vm_readv(outer_pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size)) {
+        writer.add_pages(at, buffer.data(), size / image::kPageSize);
+        captured.pages_read += size / image::kPageSize;
+        continue;
+      }
+      // Some pages cannot be read (a file mapping past the end of its
+      // file): take the readable ones; the others come back as zeros.
+      for (std::uint64_t page = at; page < at + size; page += image::kPageSize) {
+        iovec one_local{buffer.data(), image::kPageSize};
+        iovec one_remote{reinterpret_cast<void*>(page), image::kPageSize};
+        if (::process_vm_readv(outer_pid, &one_local, 1, &one_remote, 1, 0) ==
+            static_cast<ssize_t>(image::kPageSize)) {
+          writer.add_page(page, buffer.data());
+          ++captured.pages_read;
+        }
+      }
+    }
+  }
+  writer.end_process(tables);
+  return captured;
+}
+
+}  // namespace ckpt::engine

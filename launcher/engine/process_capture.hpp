@@ -1,0 +1,42 @@
+// Reading a quiesced process from outside: its memory map, mm fields,
+// auxv, the agent's saved thread/descriptor tables, and its memory
+// (process_vm_readv), written into a generation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "generation_writer.hpp"
+#include "protocol.h"
+#include "schema.hpp"
+
+namespace ckpt::engine {
+
+struct MappedRegion {
+  image::Region region;
+  bool private_mapping = true;
+};
+
+// Parses /proc/<pid>/maps into image regions with their kinds.
+std::vector<image::Region> read_memory_map(pid_t pid);
+
+// Whether a region's bytes go into the image.
+bool region_content_saved(const image::Region& region);
+
+// Reads `size` bytes at `address` of `pid` into `out`; throws on failure.
+void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size);
+
+struct CapturedProcess {
+  image::ProcessTables tables;
+  std::uint64_t pages_read = 0;
+};
+
+// Captures process `outer_pid` (as seen by us; `inner_pid` inside the
+// group) whose agent state is at `agent_state`, into `writer`.
+CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t agent_state,
+                                image::GenerationWriter& writer);
+
+}  // namespace ckpt::engine

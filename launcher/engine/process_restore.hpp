@@ -1,0 +1,28 @@
+// Driving one ckpt-restorer: send it the layout, write the pages into it
+// (process_vm_writev), and wait until the agent reports RESTORED.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+
+#include "chain.hpp"
+#include "channel.hpp"
+
+namespace ckpt::engine {
+
+struct RestoredProcess {
+  pid_t outer_pid = -1;
+  pid_t inner_pid = -1;
+  std::uint64_t agent_state = 0;
+  std::uint64_t pages_written = 0;
+};
+
+RestoredProcess restore_process(const image::ResolvedChain& chain,
+                                const image::ResolvedProcess& process, const Channel& channel,
+                                std::chrono::milliseconds timeout);
+
+// The process's facts (mm fields, auxv, agent address) from the image.
+CkptProcessFacts process_facts(const image::ProcessTables& tables);
+
+}  // namespace ckpt::engine
