@@ -8,6 +8,7 @@
 
 #include "ckpt/policy/policy.hpp"
 #include "ckpt/version.hpp"
+#include "engine_settings.hpp"
 #include "exit_codes.hpp"
 #include "launch_command_line.hpp"
 #include "load_policy.hpp"
@@ -47,8 +48,10 @@ int run(const std::vector<std::string>& arguments) {
         "[options] -- CMD ARGS...",
         kExitUsageError);
   }
-  return fail("running applications needs the checkpoint engine, which is not built yet",
-              kExitNotAvailable);
+  const ckpt::engine::AppCommand command = single_application(policy);
+  ckpt::engine::Coordinator coordinator(
+      coordinator_settings(policy, image_path_of(policy), "ckpt-launch"));
+  return coordinator.launch(command);
 }
 
 }  // namespace

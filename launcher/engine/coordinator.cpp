@@ -79,6 +79,8 @@ Coordinator::Coordinator(CoordinatorSettings settings) : settings_(std::move(set
   ::sigprocmask(SIG_BLOCK, &handled, nullptr);
   signal_fd_ = ::signalfd(-1, &handled, SFD_CLOEXEC);
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  const auto image_folder = std::filesystem::path(settings_.image_path).parent_path();
+  if (!image_folder.empty()) std::filesystem::create_directories(image_folder);
   socket_path_ = control_socket_path(settings_.image_path);
   listen_fd_ = listen_control_socket(socket_path_);
 }

@@ -1,0 +1,57 @@
+#include "engine_settings.hpp"
+
+#include "ckpt/policy/image_path.hpp"
+
+namespace ckpt::launcher {
+
+std::string image_path_of(const policy::Policy& policy) {
+  return policy::expand_image_path(policy, policy::placeholder_values_from_environment());
+}
+
+engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
+                                                 const std::string& image_path,
+                                                 const std::string& program) {
+  engine::CoordinatorSettings settings;
+  settings.image_path = image_path;
+  settings.job_name = policy::resolve_job_name(policy);
+  settings.policy_text = policy::print_policy(policy);
+  if (policy.checkpoint.interval) {
+    settings.interval =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*policy.checkpoint.interval);
+  }
+  settings.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(policy.checkpoint.timeout);
+  settings.checkpoint_signals = policy.signals.checkpoint;
+  settings.checkpoint_and_stop_signals = policy.signals.checkpoint_and_stop;
+  switch (policy.checkpoint.compression) {
+    case policy::Compression::lz4:
+      settings.codec = image::Codec::kLz4;
+      break;
+    case policy::Compression::zstd:
+      settings.codec = image::Codec::kZstd;
+      break;
+    case policy::Compression::none:
+      settings.codec = image::Codec::kNone;
+      break;
+  }
+  settings.compression_level = policy.checkpoint.compression_level;
+  settings.keep_full = static_cast<std::uint64_t>(policy.storage.keep_full);
+  settings.program = program;
+  return settings;
+}
+
+engine::AppCommand single_application(const policy::Policy& policy) {
+  if (policy.groups.size() != 1 || policy.groups.front().apps.size() != 1) {
+    throw policy::PolicyError(
+        "groups with several applications are not supported by this version yet; run one "
+        "application per ckpt-launch");
+  }
+  const policy::App& app = policy.groups.front().apps.front();
+  engine::AppCommand command;
+  command.argv.push_back(app.command);
+  command.argv.insert(command.argv.end(), app.args.begin(), app.args.end());
+  for (const auto& [name, value] : app.env) command.extra_environment.push_back(name + "=" + value);
+  command.cwd = app.cwd.value_or("");
+  return command;
+}
+
+}  // namespace ckpt::launcher
