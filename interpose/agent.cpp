@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -96,11 +97,28 @@ void serve_checkpoint(const CkptEpoch& request) {
   record.robust_length = length;
   g_state.restored = 0;
   if (ckpt_save_context(&record.context) == 0) {
+    // Freeze a copy-on-write twin of the whole address space and let the
+    // application run on while the coordinator reads the twin.
+    const long twin = sys(SYS_clone, 0 /* no exit signal: invisible to the app */, 0, 0, 0, 0);
+    if (twin == 0) {
+      sys(SYS_prctl, PR_SET_PDEATHSIG, 9);
+      send_hello(CKPT_MSG_TWIN);
+      for (;;) sys(SYS_pause);
+    }
     CkptQuiesced quiesced{};
     quiesced.header = {CKPT_MSG_QUIESCED, sizeof quiesced};
     quiesced.epoch = request.epoch;
     quiesced.threads = g_state.thread_count;
+    quiesced.twin_pid = twin > 0 ? static_cast<int32_t>(twin) : 0;
+    if (twin > 0) release_parked_threads();
     send_message(control_fd, &quiesced, sizeof quiesced);
+    if (!wait_for_resume()) report("coordinator went away during a checkpoint; resuming");
+    if (twin > 0) {
+      sys(SYS_kill, twin, 9);
+      sys(SYS_wait4, twin, nullptr, 0x40000000 /*__WALL*/, nullptr);
+    } else {
+      release_parked_threads();
+    }
   } else {
     // Restarted. Memory is back; the main thread re-created us.
     restore_thread_kernel_state(g_state.threads[slot]);
@@ -109,12 +127,9 @@ void serve_checkpoint(const CkptEpoch& request) {
     }
     apply_process_state();
     send_hello(CKPT_MSG_RESTORED);
+    if (!wait_for_resume()) report("coordinator went away during a restart; resuming");
+    release_parked_threads();
   }
-  if (!wait_for_resume()) {
-    // The coordinator is gone: do not leave the application frozen.
-    report("coordinator went away during a checkpoint; resuming");
-  }
-  release_parked_threads();
   CkptEpoch resumed{};
   resumed.header = {CKPT_MSG_RESUMED, sizeof resumed};
   resumed.epoch = g_state.epoch;

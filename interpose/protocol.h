@@ -38,6 +38,7 @@ enum CkptMessageType {
   CKPT_MSG_RESUMED = 5,        /* agent -> coord: CkptEpoch */
   CKPT_MSG_RESTORED = 6,       /* agent -> coord after a restart: CkptHello */
   CKPT_MSG_FAILED = 7,         /* agent -> coord: CkptFailure */
+  CKPT_MSG_TWIN = 8,           /* the agent's frozen copy -> coord: CkptHello */
   CKPT_MSG_RESTORER_HELLO = 20,  /* restorer -> coord: CkptRestorerHello */
   CKPT_MSG_LAYOUT = 21,        /* coord -> restorer: CkptLayout */
   CKPT_MSG_REGIONS = 25,       /* coord -> restorer: CkptRegionBatch */
@@ -63,11 +64,16 @@ typedef struct {
   uint64_t epoch;
 } CkptEpoch;
 
+/* After QUIESCED the memory to read is the twin's when twin_pid != 0:
+ * a copy-on-write fork of the process taken while every thread was
+ * parked. The application already runs again; RESUME then means "done
+ * reading", and the agent ends the twin. Without a twin (fork failed) the
+ * application stays parked until RESUME. */
 typedef struct {
   CkptMessageHeader header;
   uint64_t epoch;
   uint32_t threads;
-  uint32_t pad;
+  int32_t twin_pid; /* inside the group; 0: no twin, read the process itself */
 } CkptQuiesced;
 
 typedef struct {

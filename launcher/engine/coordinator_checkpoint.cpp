@@ -45,11 +45,21 @@ std::uint64_t Coordinator::checkpoint() {
   // Phase 1: every process of the group quiesces before anything is written.
   std::vector<Member*> quiesced;
   auto resume_all = [&] {
-    for (Member* member : quiesced) {
+    // Everyone gets RESUME, also a process that has not answered yet: it
+    // will find it queued when it does. Only the quiesced ones are awaited.
+    for (auto& member : members_) {
       CkptEpoch resume{{CKPT_MSG_RESUME, sizeof(CkptEpoch)}, epoch};
       try {
-        member->channel.send(&resume, sizeof resume);
-        member->channel.receive(settings_.timeout, CKPT_MSG_RESUMED);
+        member.channel.send(&resume, sizeof resume);
+      } catch (const std::exception&) {
+      }
+    }
+    for (Member* member : quiesced) {
+      try {
+        for (;;) {
+          const auto message = member->channel.receive(settings_.timeout);
+          if (message_as<CkptMessageHeader>(message).type == CKPT_MSG_RESUMED) break;
+        }
       } catch (const std::exception&) {
         // A process that died meanwhile: its exit reaches us as SIGCHLD.
       }
@@ -63,10 +73,27 @@ std::uint64_t Coordinator::checkpoint() {
       CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch};
       member.channel.send(&request, sizeof request);
     }
+    // Each process answers QUIESCED and, when it could fork one, its
+    // frozen copy-on-write twin says TWIN (in either order).
+    std::vector<pid_t> memory_source;
     for (auto& member : members_) {
-      member.channel.receive(settings_.timeout, CKPT_MSG_QUIESCED);
-      quiesced.push_back(&member);
+      bool quiesced_seen = false;
+      bool twin_expected = false;
+      pid_t twin = -1;
+      while (!quiesced_seen || (twin_expected && twin < 0)) {
+        const auto message = member.channel.receive(settings_.timeout);
+        const auto header = message_as<CkptMessageHeader>(message);
+        if (header.type == CKPT_MSG_QUIESCED) {
+          quiesced_seen = true;
+          quiesced.push_back(&member);
+          twin_expected = message_as<CkptQuiesced>(message).twin_pid != 0;
+        } else if (header.type == CKPT_MSG_TWIN) {
+          twin = member.channel.peer_pid();
+        }  // anything else is stale (an earlier, abandoned epoch)
+      }
+      memory_source.push_back(twin_expected ? twin : member.outer_pid);
     }
+    stopped_seconds = seconds_since(started);
     // Phase 2: write one generation holding every process, commit it.
     image::Image image = image::Image::open_or_create(settings_.image_path,
                                                       {settings_.job_name, settings_.policy_text});
@@ -76,8 +103,9 @@ std::uint64_t Coordinator::checkpoint() {
     options.level = settings_.compression_level;
     options.dirty_engine = "none";
     auto pending = image.begin_generation(options);
-    for (auto& member : members_) {
-      capture_process(member.outer_pid, member.inner_pid, member.agent_state, pending.writer());
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      capture_process(memory_source[i], members_[i].inner_pid, members_[i].agent_state,
+                      pending.writer());
     }
     generation = image.commit(std::move(pending), settings_.keep_full);
     bytes = image.generations().back().bytes;
@@ -85,12 +113,13 @@ std::uint64_t Coordinator::checkpoint() {
     resume_all();
     throw;
   }
-  stopped_seconds = seconds_since(started);
+  const double total_seconds = seconds_since(started);
   resume_all();
   last_generation_ = generation;
   last_checkpoint_time_ = std::chrono::system_clock::now();
-  char timing[64];
-  std::snprintf(timing, sizeof timing, "%.2f s", stopped_seconds);
+  char timing[96];
+  std::snprintf(timing, sizeof timing, "%.2f s, application stopped %.0f ms", total_seconds,
+                stopped_seconds * 1000);
   say("checkpoint " + std::to_string(generation) + " committed (" + format_mib(bytes) + ", " +
       timing + ")");
   return generation;
