@@ -1,0 +1,66 @@
+// Keeping the agent's control socket invisible to the application:
+// close(), close_range() and closefrom() leave CKPT_AGENT_FD alone (as if
+// it were not open), so programs that close every descriptor above 2
+// before exec or at start-up keep running under ckpt.
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.hpp"
+#include "raw_syscall.hpp"
+
+namespace {
+
+bool agent_fd_open() { return ckpt::agent::g_state.magic == CKPT_AGENT_MAGIC; }
+
+int close_range_skipping_agent(unsigned first, unsigned last, int flags) {
+  const unsigned agent = CKPT_AGENT_FD;
+  if (!agent_fd_open() || agent < first || agent > last) {
+    return static_cast<int>(ckpt::agent::sys(SYS_close_range, first, last, flags));
+  }
+  long status = 0;
+  if (first < agent) status = ckpt::agent::sys(SYS_close_range, first, agent - 1, flags);
+  if (status == 0 && last > agent) status = ckpt::agent::sys(SYS_close_range, agent + 1, last, flags);
+  return static_cast<int>(status);
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int close(int fd) {
+  using CloseFunction = int (*)(int);
+  // Resolved on first use; racing threads store the same value.
+  static CloseFunction real_close = nullptr;
+  CloseFunction function = __atomic_load_n(&real_close, __ATOMIC_RELAXED);
+  if (function == nullptr) {
+    function = reinterpret_cast<CloseFunction>(dlsym(RTLD_NEXT, "close"));
+    __atomic_store_n(&real_close, function, __ATOMIC_RELAXED);
+  }
+  if (fd == CKPT_AGENT_FD && agent_fd_open()) {
+    errno = EBADF;
+    return -1;
+  }
+  return function(fd);
+}
+
+__attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags) {
+  const int status = close_range_skipping_agent(first, last, flags);
+  if (status < 0) {
+    errno = -status;
+    return -1;
+  }
+  return 0;
+}
+
+__attribute__((visibility("default"))) void closefrom(int lowest) {
+  if (lowest < 0) lowest = 0;
+  if (close_range_skipping_agent(static_cast<unsigned>(lowest), ~0u, 0) == 0) return;
+  // Old kernels: close one by one up to the descriptor limit.
+  const long limit = sysconf(_SC_OPEN_MAX);
+  for (long fd = lowest; fd < limit; ++fd) {
+    if (fd != CKPT_AGENT_FD) ckpt::agent::sys(SYS_close, fd);
+  }
+}
+}
