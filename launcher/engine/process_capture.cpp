@@ -2,6 +2,7 @@
 
 #include "machine_facts.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -230,34 +231,43 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
   const auto* fact_bytes = reinterpret_cast<const std::uint8_t*>(&facts);
   tables.misc.assign(fact_bytes, fact_bytes + sizeof facts);
 
-  // Memory, region by region, in 4 MiB reads.
+  // Memory, region by region, in 4 MiB reads through /proc/PID/mem: unlike
+  // process_vm_readv (which pins pages and so breaks copy-on-write sharing
+  // with the twin: a full copy of every page), it reads shared pages as is.
   writer.begin_process(tables.info);
+  const int memory = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (memory < 0) throw std::runtime_error("cannot open " + proc + "/mem: " + std::strerror(errno));
   constexpr std::size_t kBatch = 4 << 20;
   static std::vector<std::byte> buffer(kBatch);
-  for (const auto& region : tables.regions) {
-    if (!region_content_saved(region)) continue;
-    for (std::uint64_t at = region.start; at < region.end; at += kBatch) {
-      const std::size_t size = std::min<std::uint64_t>(kBatch, region.end - at);
-      iovec local{buffer.data(), size};
-      iovec remote{reinterpret_cast<void*>(at), size};
-      if (::process_vm_readv(outer_pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size)) {
-        writer.add_pages(at, buffer.data(), size / image::kPageSize);
-        captured.pages_read += size / image::kPageSize;
-        continue;
-      }
-      // Some pages cannot be read (a file mapping past the end of its
-      // file): take the readable ones; the others come back as zeros.
-      for (std::uint64_t page = at; page < at + size; page += image::kPageSize) {
-        iovec one_local{buffer.data(), image::kPageSize};
-        iovec one_remote{reinterpret_cast<void*>(page), image::kPageSize};
-        if (::process_vm_readv(outer_pid, &one_local, 1, &one_remote, 1, 0) ==
-            static_cast<ssize_t>(image::kPageSize)) {
-          writer.add_page(page, buffer.data());
-          ++captured.pages_read;
+  auto read_at = [&](std::uint64_t address, std::size_t size) {
+    return ::pread(memory, buffer.data(), size, static_cast<off_t>(address)) ==
+           static_cast<ssize_t>(size);
+  };
+  try {
+    for (const auto& region : tables.regions) {
+      if (!region_content_saved(region)) continue;
+      for (std::uint64_t at = region.start; at < region.end; at += kBatch) {
+        const std::size_t size = std::min<std::uint64_t>(kBatch, region.end - at);
+        if (read_at(at, size)) {
+          writer.add_pages(at, buffer.data(), size / image::kPageSize);
+          captured.pages_read += size / image::kPageSize;
+          continue;
+        }
+        // Some pages cannot be read (a file mapping past the end of its
+        // file): take the readable ones; the others come back as zeros.
+        for (std::uint64_t page = at; page < at + size; page += image::kPageSize) {
+          if (read_at(page, image::kPageSize)) {
+            writer.add_page(page, buffer.data());
+            ++captured.pages_read;
+          }
         }
       }
     }
+  } catch (...) {
+    ::close(memory);
+    throw;
   }
+  ::close(memory);
   writer.end_process(tables);
   return captured;
 }
