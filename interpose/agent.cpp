@@ -69,21 +69,43 @@ bool wait_for_resume() {
   }
 }
 
-// One checkpoint (or, when it returns restored, the restart of one).
-void serve_checkpoint(const CkptEpoch& request) {
-  const int self = current_tid();
-  g_state.thread_count = 0;
-  g_state.epoch = request.epoch;
-  const int parked = park_other_threads(self);
-  if (parked < 0) {
-    release_parked_threads();
-    send_failure("threads did not park within the timeout (signals blocked?)");
-    return;
+// Forks the copy-on-write twin the coordinator reads while the application
+// runs on. Returns its pid, or 0 when there is none (the application then
+// stays parked while the coordinator reads it). The twin first turns
+// shared memory into private copies; the application waits for that.
+long fork_twin() {
+  int ready[2];
+  if (sys(SYS_pipe2, ready, O_CLOEXEC) < 0) return 0;
+  clear_fork_advice();
+  const long twin = sys(SYS_clone, 0 /* no exit signal: invisible to the app */, 0, 0, 0, 0);
+  if (twin == 0) {
+    sys(SYS_close, ready[0]);
+    sys(SYS_prctl, PR_SET_PDEATHSIG, 9);
+    if (!copy_shared_memory_in_twin()) sys(SYS_exit_group, 1);
+    const char done = 1;
+    sys(SYS_write, ready[1], &done, 1);
+    send_hello(CKPT_MSG_TWIN);
+    for (;;) sys(SYS_pause);
   }
-  capture_process_state(control_fd);
-  // Our own slot: we resume here after a restart, from the main thread.
-  const unsigned slot = g_state.thread_count++;
-  CkptThreadRecord& record = g_state.threads[slot];
+  reapply_fork_advice();
+  sys(SYS_close, ready[1]);
+  char done = 0;
+  long got = 0;
+  if (twin > 0) {
+    do got = sys(SYS_read, ready[0], &done, 1);
+    while (got == -EINTR);
+  }
+  sys(SYS_close, ready[0]);
+  if (twin > 0 && got != 1) {
+    report("the checkpoint twin failed; the application waits while memory is read");
+    sys(SYS_kill, twin, 9);
+    sys(SYS_wait4, twin, nullptr, 0x40000000 /*__WALL*/, nullptr);
+    return 0;
+  }
+  return twin > 0 ? twin : 0;
+}
+
+void record_agent_thread(CkptThreadRecord& record, int self) {
   record.flags = CKPT_THREAD_IS_AGENT;
   record.tid = self;
   sys(SYS_arch_prctl, 0x1003 /*ARCH_GET_FS*/, &record.fs_base);
@@ -95,40 +117,56 @@ void serve_checkpoint(const CkptEpoch& request) {
   sys(SYS_get_robust_list, 0, &head, &length);
   record.robust_head = reinterpret_cast<unsigned long>(head);
   record.robust_length = length;
+  sys(SYS_prctl, PR_GET_NAME, record.name);
+}
+
+// One checkpoint (or, when it returns restored, the restart of one).
+void serve_checkpoint(const CkptEpoch& request) {
+  const int self = current_tid();
+  g_state.thread_count = 0;
+  g_state.pending_count = 0;
+  g_state.epoch = request.epoch;
+  const int parked = park_other_threads(self);
+  if (parked < 0) {
+    release_parked_threads(g_state.parked);
+    send_failure("threads did not park within the timeout (signals blocked?)");
+    return;
+  }
+  capture_process_state(control_fd);
+  collect_fork_advice();
+  // Our own slot: we resume here after a restart, from the main thread.
+  const unsigned slot = g_state.thread_count++;
+  CkptThreadRecord& record = g_state.threads[slot];
+  record_agent_thread(record, self);
   g_state.restored = 0;
   if (ckpt_save_context(&record.context) == 0) {
-    // Freeze a copy-on-write twin of the whole address space and let the
-    // application run on while the coordinator reads the twin.
-    const long twin = sys(SYS_clone, 0 /* no exit signal: invisible to the app */, 0, 0, 0, 0);
-    if (twin == 0) {
-      sys(SYS_prctl, PR_SET_PDEATHSIG, 9);
-      send_hello(CKPT_MSG_TWIN);
-      for (;;) sys(SYS_pause);
-    }
+    const long twin = fork_twin();
     CkptQuiesced quiesced{};
     quiesced.header = {CKPT_MSG_QUIESCED, sizeof quiesced};
     quiesced.epoch = request.epoch;
     quiesced.threads = g_state.thread_count;
-    quiesced.twin_pid = twin > 0 ? static_cast<int32_t>(twin) : 0;
-    if (twin > 0) release_parked_threads();
+    quiesced.twin_pid = static_cast<int32_t>(twin);
+    if (twin > 0) release_parked_threads(parked);
     send_message(control_fd, &quiesced, sizeof quiesced);
     if (!wait_for_resume()) report("coordinator went away during a checkpoint; resuming");
     if (twin > 0) {
       sys(SYS_kill, twin, 9);
       sys(SYS_wait4, twin, nullptr, 0x40000000 /*__WALL*/, nullptr);
     } else {
-      release_parked_threads();
+      release_parked_threads(parked);
     }
   } else {
     // Restarted. Memory is back; the main thread re-created us.
-    restore_thread_kernel_state(g_state.threads[slot]);
     if (g_state.restorer_end > g_state.restorer_start) {
       sys(SYS_munmap, g_state.restorer_start, g_state.restorer_end - g_state.restorer_start);
     }
+    restore_executable_link();  // still holding the restart capability
+    restore_thread_kernel_state(g_state.threads[slot]);
     apply_process_state();
+    reapply_fork_advice();
     send_hello(CKPT_MSG_RESTORED);
     if (!wait_for_resume()) report("coordinator went away during a restart; resuming");
-    release_parked_threads();
+    release_parked_threads(static_cast<int>(g_state.thread_count) - 1);
   }
   CkptEpoch resumed{};
   resumed.header = {CKPT_MSG_RESUMED, sizeof resumed};

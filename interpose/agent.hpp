@@ -22,12 +22,33 @@ void install_quiesce_handler();
 // Signals every other thread and waits until all are parked; returns the
 // number parked, or -1 on timeout (threads that never park are resumed).
 int park_other_threads(int self_tid);
-// Releases every parked thread (they return from the quiesce handler).
-void release_parked_threads();
+// Releases every parked thread (they return from the quiesce handler) and
+// waits until `expected` of them have left it.
+void release_parked_threads(int expected);
+
+// ---- pending_signals.cpp: run by each parked thread for itself ----
+// Takes this thread's pending signals (the main thread: also the
+// process's) off the kernel's queues into g_state.pending.
+void take_pending_signals();
+// Queues again the signals that take_pending_signals() took for this thread.
+void requeue_pending_signals();
+
+// ---- memory_wrappers.cpp: memory a fork()ed twin does not see as is ----
+// While the application is stopped: finds MADV_DONTFORK/WIPEONFORK regions.
+void collect_fork_advice();
+// Around the twin's fork (and after a restart: reapply only).
+void clear_fork_advice();
+void reapply_fork_advice();
+// In the twin: replaces shared memory that is not a remappable file by a
+// private copy, listed in g_state.shared_copies. False if that failed.
+bool copy_shared_memory_in_twin();
 
 // ---- process_state.cpp: kernel state that memory does not carry ----
 void capture_process_state(int control_fd);
 void apply_process_state();
+// After a restart, once the restorer's mapping is gone: /proc/self/exe
+// points to the checkpointed program again (needs the restart capability).
+void restore_executable_link();
 
 // ---- revive.cpp: after a restart ----
 // Called on the main thread (entered from the restorer): re-creates every

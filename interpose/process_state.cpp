@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "agent.hpp"
@@ -121,6 +122,8 @@ void capture_process_state(int control_fd) {
   sys(SYS_umask, mask);
   g_state.umask = static_cast<uint32_t>(mask);
   if (sys(SYS_getcwd, g_state.cwd, sizeof g_state.cwd) < 0) g_state.cwd[0] = '\0';
+  const long exe = sys(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", g_state.exe, sizeof g_state.exe - 1);
+  g_state.exe[exe > 0 ? exe : 0] = '\0';
   capture_descriptors(control_fd);
 }
 
@@ -138,14 +141,40 @@ void apply_process_state() {
   for (unsigned i = 0; i < g_state.descriptor_count; ++i) reopen_descriptor(g_state.descriptors[i]);
   for (int which = 0; which < 3; ++which) {
     const CkptTimer& timer = g_state.timers[which];
-    if (timer.value_sec == 0 && timer.value_usec == 0) continue;
+    const bool periodic = timer.interval_sec != 0 || timer.interval_usec != 0;
+    const bool armed = timer.value_sec != 0 || timer.value_usec != 0;
+    if (!armed && !periodic) continue;
     struct itimerval value {};
     value.it_interval.tv_sec = static_cast<long>(timer.interval_sec);
     value.it_interval.tv_usec = static_cast<long>(timer.interval_usec);
     value.it_value.tv_sec = static_cast<long>(timer.value_sec);
     value.it_value.tv_usec = static_cast<long>(timer.value_usec);
+    // A periodic timer reads 0 between an expiry and the dequeue of its
+    // signal (the kernel re-arms it then): let it expire at once again.
+    if (!armed) value.it_value.tv_usec = 1;
     sys(SYS_setitimer, which, &value, nullptr);
   }
+}
+
+void restore_executable_link() {
+  if (g_state.exe[0] != '/') return;
+  const int fd = static_cast<int>(sys(SYS_openat, AT_FDCWD, g_state.exe, O_RDONLY | O_CLOEXEC));
+  if (fd < 0) {
+    report("cannot open the checkpointed program; /proc/self/exe shows the restorer");
+    return;
+  }
+  struct {
+    uint64_t fields[CKPT_MM_FIELDS];
+    uint64_t auxv;
+    uint32_t auxv_size;
+    uint32_t exe_fd;
+  } map{};
+  for (int i = 0; i < CKPT_MM_FIELDS; ++i) map.fields[i] = g_state.restored_mm[i];
+  map.exe_fd = static_cast<uint32_t>(fd);  // auxv_size 0: auxv stays as restored
+  if (sys(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &map, sizeof map, 0) < 0) {
+    report("cannot point /proc/self/exe to the checkpointed program");
+  }
+  sys(SYS_close, fd);
 }
 
 }  // namespace ckpt::agent

@@ -153,6 +153,7 @@ typedef struct {
   int32_t altstack_flags;
   int32_t pad;
   CkptContext context;
+  char name[16]; /* PR_GET_NAME: the thread's (or, main thread, process's) name */
 } CkptThreadRecord;
 
 #define CKPT_THREAD_IS_AGENT 1u /* the agent's own checkpoint thread */
@@ -174,6 +175,37 @@ typedef struct {
   uint64_t interval_sec, interval_usec, value_sec, value_usec;
 } CkptTimer;
 
+/* A signal that was pending at the checkpoint: taken off the kernel's
+ * queue with its siginfo, queued again right after (and after a restart)
+ * by the thread it belongs to. */
+typedef struct {
+  int32_t signal;
+  int32_t tid;      /* 0: process-directed (the main thread re-queues it) */
+  uint8_t info[128]; /* siginfo_t */
+} CkptPendingSignal;
+
+#define CKPT_MAX_PENDING_SIGNALS 64
+
+/* An address range with memory advice that fork() does not copy: the
+ * agent clears the advice for the twin's fork and sets it again. */
+typedef struct {
+  uint64_t start, end;
+  int32_t advice; /* MADV_DONTFORK or MADV_WIPEONFORK */
+  int32_t pad;
+} CkptForkAdvice;
+
+#define CKPT_MAX_FORK_ADVICE 64
+
+/* A MAP_SHARED mapping that is not a file ckpt can remap (anonymous
+ * shared memory, /dev/zero, memfd, SysV): the twin turned it into a
+ * private copy taken while the application was stopped; it is restored
+ * as anonymous shared memory. */
+typedef struct {
+  uint64_t start, end;
+} CkptRange;
+
+#define CKPT_MAX_SHARED_COPIES 64
+
 /* The agent's whole state, one static object per process. The coordinator
  * reads it (process_vm_readv) to fill the image tables; the restorer and
  * the restored agent use it to rebuild threads and process state. */
@@ -190,6 +222,8 @@ typedef struct {
   volatile int32_t release;     /* futex: bumped to release parked threads */
   volatile int32_t revived;     /* futex: threads re-created after restart */
   volatile int32_t quiescing;   /* 1 while a checkpoint parks threads */
+  volatile int32_t left;        /* futex: released threads out of the handler */
+  int32_t pad_left;
   CkptThreadRecord threads[CKPT_MAX_THREADS];
   /* process state captured at the checkpoint */
   uint32_t umask;
@@ -198,7 +232,19 @@ typedef struct {
   CkptTimer timers[3];             /* ITIMER_REAL, VIRTUAL, PROF */
   uint64_t rlimits[16][2];
   char cwd[4096];
+  char exe[4096];                  /* /proc/self/exe */
   CkptDescriptorRecord descriptors[CKPT_MAX_DESCRIPTORS];
+  /* signals taken off the queues at the checkpoint (pending_signals.cpp) */
+  uint32_t pending_count;
+  uint32_t shared_copy_count;      /* set in the twin only */
+  uint32_t fork_advice_seen;       /* the application called madvise() with such advice */
+  uint32_t fork_advice_count;
+  CkptForkAdvice fork_advice[CKPT_MAX_FORK_ADVICE];
+  CkptPendingSignal pending[CKPT_MAX_PENDING_SIGNALS];
+  CkptRange shared_copies[CKPT_MAX_SHARED_COPIES];
+  /* set by the restorer: the memory descriptor fields it restored, for
+   * setting /proc/self/exe once the restorer's own mapping is gone */
+  uint64_t restored_mm[CKPT_MM_FIELDS];
 } CkptAgentState;
 
 #ifdef __cplusplus

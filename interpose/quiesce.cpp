@@ -52,6 +52,12 @@ void record_kernel_state(CkptThreadRecord& record) {
     record.altstack_size = stack.ss_size;
     record.altstack_flags = stack.ss_flags & ~SS_ONSTACK;
   }
+  sys(SYS_prctl, PR_GET_NAME, record.name);
+}
+
+void leave_handler() {
+  __atomic_fetch_add(&g_state.left, 1, __ATOMIC_SEQ_CST);
+  futex_wake_all(&g_state.left);
 }
 
 void wait_for_release(int seen_release) {
@@ -67,24 +73,28 @@ void quiesce_handler(int, siginfo_t*, void*) {
     __atomic_fetch_add(&g_state.parked, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&g_state.parked);
     wait_for_release(release_before);
+    leave_handler();
     return;
   }
   CkptThreadRecord& record = g_state.threads[slot];
   record.flags = 0;
   record_kernel_state(record);
+  take_pending_signals();
   if (ckpt_save_context(&record.context) == 0) {
     __atomic_fetch_add(&g_state.parked, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&g_state.parked);
     wait_for_release(release_before);
-    return;
+  } else {
+    // Restarted: this is a new kernel thread with the old TID. The main
+    // thread came here from the restorer and brings the others back first.
+    if (current_tid() == current_pid()) revive_other_threads(current_tid());
+    restore_thread_kernel_state(g_state.threads[slot]);
+    __atomic_fetch_add(&g_state.revived, 1, __ATOMIC_SEQ_CST);
+    futex_wake_all(&g_state.revived);
+    wait_for_release(release_before);
   }
-  // Restarted: this is a new kernel thread with the old TID. The main
-  // thread came here from the restorer and brings the others back first.
-  if (current_tid() == current_pid()) revive_other_threads(current_tid());
-  restore_thread_kernel_state(g_state.threads[slot]);
-  __atomic_fetch_add(&g_state.revived, 1, __ATOMIC_SEQ_CST);
-  futex_wake_all(&g_state.revived);
-  wait_for_release(release_before);
+  requeue_pending_signals();
+  leave_handler();
 }
 
 // Lists the TIDs of this process into `tids`; returns how many.
@@ -164,12 +174,21 @@ int park_other_threads(int self_tid) {
   return -1;
 }
 
-void release_parked_threads() {
+void release_parked_threads(int expected) {
   __atomic_store_n(&g_state.quiescing, 0, __ATOMIC_SEQ_CST);
   g_state.parked = 0;
   g_state.revived = 0;
+  g_state.left = 0;
   __atomic_fetch_add(&g_state.release, 1, __ATOMIC_SEQ_CST);
   futex_wake_all(&g_state.release);
+  // Wait (at most ~1 s) until they are out of the handler, so that the next
+  // checkpoint cannot reuse their pending-signal slots too early.
+  for (int waited = 0; waited < 1000; ++waited) {
+    const int left = __atomic_load_n(&g_state.left, __ATOMIC_SEQ_CST);
+    if (left >= expected) return;
+    struct timespec millisecond = {0, 1000000};
+    sys(SYS_futex, &g_state.left, FUTEX_WAIT_PRIVATE, left, &millisecond);
+  }
 }
 
 }  // namespace ckpt::agent

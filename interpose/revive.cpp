@@ -9,6 +9,7 @@
 // checkpoint until the agent's checkpoint thread releases everyone.
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "agent.hpp"
@@ -42,6 +43,7 @@ void restore_thread_kernel_state(const CkptThreadRecord& record) {
   // A restart needed CAP_CHECKPOINT_RESTORE for clone3(set_tid); the
   // application never sees it. Capabilities are per thread.
   drop_capabilities();
+  if (record.name[0] != '\0') sys(SYS_prctl, PR_SET_NAME, record.name);
   if (record.robust_head != 0) {
     sys(SYS_set_robust_list, record.robust_head, record.robust_length);
   }

@@ -52,6 +52,7 @@
 #define PR_SET_MM 35
 #define PR_SET_MM_MAP 14
 
+#define REGION_SHARED 1u /* kRegionShared of the image schema */
 enum { KIND_FILE_SHARED = 4, KIND_VDSO = 5, KIND_VVAR = 6, KIND_VVAR_VCLOCK = 7, KIND_VSYSCALL = 8 };
 
 static long raw(long n, long a, long b, long c, long d, long e, long f) {
@@ -269,8 +270,11 @@ static void map_regions(void) {
                    region->file_offset);
       SC1(SYS_close, fd);
     } else {
+      /* anonymous shared memory (also /dev/zero, memfd, SysV) comes back
+       * as anonymous shared memory */
+      const long sharing = (region->flags & REGION_SHARED) ? MAP_SHARED : MAP_PRIVATE;
       mapped = SC6(SYS_mmap, region->start, length, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+                   sharing | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     }
     if (mapped < 0) fail("restorer: cannot map a region", mapped);
   }
@@ -349,6 +353,7 @@ __attribute__((noreturn)) void restorer_main(void) {
   }
   if (!main_thread) fail("restorer: the main thread is not in the saved thread table", 0);
   agent->restored = 1;
+  for (int i = 0; i < CKPT_MM_FIELDS; i++) agent->restored_mm[i] = layout.facts.mm[i];
   agent->restorer_start = hello.own_start;
   agent->restorer_end = hello.own_end;
 

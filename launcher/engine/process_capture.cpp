@@ -216,6 +216,14 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
     tables.thread_state.insert(tables.thread_state.end(), bytes, bytes + sizeof thread);
     tables.threads.push_back(record);
   }
+  // Shared memory the twin replaced by a private copy: restored shared.
+  for (std::uint32_t i = 0; i < agent->shared_copy_count && i < CKPT_MAX_SHARED_COPIES; ++i) {
+    for (auto& region : tables.regions) {
+      if (region.start >= agent->shared_copies[i].start && region.end <= agent->shared_copies[i].end) {
+        region.flags |= image::kRegionShared;
+      }
+    }
+  }
   for (std::uint32_t i = 0; i < agent->descriptor_count && i < CKPT_MAX_DESCRIPTORS; ++i) {
     const auto& descriptor = agent->descriptors[i];
     image::DescriptorRecord record;
