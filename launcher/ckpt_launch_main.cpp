@@ -48,6 +48,12 @@ int run(const std::vector<std::string>& arguments) {
         "[options] -- CMD ARGS...",
         kExitUsageError);
   }
+  if (policy.groups.size() != 1 || policy.groups.front().apps.size() != 1) {
+    return fail(
+        "groups with several applications are not supported by this version yet; run one "
+        "application per ckpt-launch",
+        kExitNotAvailable);
+  }
   const ckpt::engine::AppCommand command = single_application(policy);
   ckpt::engine::Coordinator coordinator(
       coordinator_settings(policy, image_path_of(policy), "ckpt-launch"));
