@@ -1,5 +1,7 @@
 #include "process_restore.hpp"
 
+#include "remote_page_writer.hpp"
+
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -52,36 +54,40 @@ void send_layout(const image::ProcessTables& tables, const Channel& channel) {
   }
 }
 
-// Writes all resolved pages into `pid`, 1 MiB at a time.
+// Writes all resolved pages into `pid`, one image chunk at a time: this
+// thread reads and verifies chunks while a writer thread puts the previous
+// ones into the target (whose fresh pages the kernel must clear first).
 std::uint64_t write_pages(const image::ResolvedChain& chain, const image::ResolvedProcess& process,
                           pid_t pid) {
-  image::PageReader reader(chain);
-  constexpr std::size_t kBatchPages = 256;
-  std::vector<std::byte> buffer(kBatchPages * image::kPageSize);
-  std::vector<iovec> remote;
+  RemotePageWriter writer(pid, 3);
+  const std::int64_t image_pid = process.tables.info.pid;
   std::uint64_t written = 0;
-  for (std::size_t first = 0; first < process.addresses.size(); first += kBatchPages) {
-    const std::size_t count = std::min(kBatchPages, process.addresses.size() - first);
-    remote.clear();
-    for (std::size_t i = 0; i < count; ++i) {
-      reader.read_page(process, first + i, buffer.data() + i * image::kPageSize);
-      const std::uint64_t address = process.addresses[first + i];
-      if (!remote.empty() &&
-          reinterpret_cast<std::uint64_t>(remote.back().iov_base) + remote.back().iov_len == address) {
-        remote.back().iov_len += image::kPageSize;
+  for (std::size_t first = 0; first < process.addresses.size();) {
+    const image::PageSource& source = process.sources[first];
+    const std::uint64_t chunk = source.row / image::kPagesPerChunk;
+    RemoteWrite write = writer.take();
+    write.bytes.resize(image::kChunkBytes);
+    chain.readers.at(source.link)->read_page_chunk(image_pid, chunk, write.bytes);
+    // Every following page that comes from the same chunk of the same link.
+    std::size_t next = first;
+    for (; next < process.addresses.size(); ++next) {
+      const image::PageSource& page = process.sources[next];
+      if (page.link != source.link || page.row / image::kPagesPerChunk != chunk) break;
+      const std::size_t offset = (page.row % image::kPagesPerChunk) * image::kPageSize;
+      const std::uint64_t address = process.addresses[next];
+      auto& pieces = write.pieces;
+      if (!pieces.empty() && pieces.back().offset + pieces.back().length == offset &&
+          pieces.back().address + pieces.back().length == address) {
+        pieces.back().length += image::kPageSize;
       } else {
-        remote.push_back({reinterpret_cast<void*>(address), image::kPageSize});
+        pieces.push_back({offset, address, image::kPageSize});
       }
     }
-    iovec local{buffer.data(), count * image::kPageSize};
-    const ssize_t done = ::process_vm_writev(pid, &local, 1, remote.data(), remote.size(), 0);
-    if (done != static_cast<ssize_t>(count * image::kPageSize)) {
-      throw std::runtime_error("cannot write the memory of restored process " +
-                               std::to_string(process.tables.info.pid) + ": " +
-                               (done < 0 ? std::strerror(errno) : "short write"));
-    }
-    written += count;
+    written += next - first;
+    first = next;
+    writer.submit(std::move(write));
   }
+  writer.finish();
   return written;
 }
 
