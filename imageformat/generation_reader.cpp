@@ -105,9 +105,17 @@ void GenerationReader::read_chunk(hid_t dataset, const ChunkRecord& record, std:
   if (H5Dget_chunk_storage_size(dataset, &offset, &stored) < 0 || stored != record.stored_bytes) {
     throw CorruptChunkError(label + ": stored size differs from the chunk table");
   }
+  std::uint32_t filters = 0;
+  if (header_.codec == Codec::kNone && stored == kChunkBytes) {
+    // Uncompressed: straight into the caller's buffer, no second copy.
+    if (H5Dread_chunk(dataset, H5P_DEFAULT, &offset, &filters, out.data()) < 0) {
+      throw CorruptChunkError(label + ": unreadable");
+    }
+    if (chunk_checksum(out) != record.checksum) throw CorruptChunkError(label + ": checksum mismatch");
+    return;
+  }
   thread_local std::vector<std::byte> encoded;
   encoded.resize(stored);
-  std::uint32_t filters = 0;
   if (H5Dread_chunk(dataset, H5P_DEFAULT, &offset, &filters, encoded.data()) < 0) {
     throw CorruptChunkError(label + ": unreadable");
   }
