@@ -10,15 +10,23 @@ build=${1:-build}
 size=${2:-1024}
 bin=$(cd "$build/bin" && pwd)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/ckpt-bench-XXXXXX")
-trap 'pkill -9 -f "ckpt-launch.*$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() {
+  pkill -9 -f "ckpt-(launch|restart).*$work" 2>/dev/null || true
+  pkill -9 -f "ckpt-restart memhog.h5" 2>/dev/null || true
+  sleep 0.2
+  rm -rf "$work"
+}
+trap cleanup EXIT
 cd "$work"
 printf 'version = 1\n[checkpoint]\ninterval = "off"\ncompression = "none"\n' >policy.toml
 
 prewarm() { "$bin/ckpt-bench-raw-io" "$size" prewarm.tmp >/dev/null; rm -f prewarm.tmp; }
 
 prewarm
-read -r _ raw_write < <("$bin/ckpt-bench-raw-io" "$size" raw.tmp | grep write)
-read -r _ raw_read < <("$bin/ckpt-bench-raw-io" "$size" raw.tmp | grep read)
+"$bin/ckpt-bench-raw-io" "$size" raw.tmp >raw.txt
+raw_write=$(awk '$1 == "write" { print $2 }' raw.txt)
+raw_read=$(awk '$1 == "read" { print $2 }' raw.txt)
+raw_read_fresh=$(awk '$1 == "read_fresh" { print $2 }' raw.txt)
 rm -f raw.tmp
 
 prewarm
@@ -48,7 +56,8 @@ echo "| measure | seconds | ratio | target |"
 echo "|---|---|---|---|"
 echo "| raw write()+fsync ${size} MiB | $raw_write | 1.00 | |"
 echo "| full checkpoint | $checkpoint_seconds | $(ratio "$checkpoint_seconds" "$raw_write") x raw write | <= 1.3 |"
-echo "| raw read ${size} MiB | $raw_read | 1.00 | |"
-echo "| restart | $restart_seconds | $(ratio "$restart_seconds" "$raw_read") x raw read | <= 1.5 |"
+echo "| raw read ${size} MiB into a touched buffer | $raw_read | 1.00 | |"
+echo "| raw read ${size} MiB into fresh memory | $raw_read_fresh | 1.00 | |"
+echo "| restart | $restart_seconds | $(ratio "$restart_seconds" "$raw_read_fresh") x raw read into fresh memory ($(ratio "$restart_seconds" "$raw_read") x into a touched buffer) | <= 1.5 |"
 echo "| application stopped | $(awk -v m="$stopped_ms" 'BEGIN{printf "%.3f", m/1000}') | $(awk -v m="$stopped_ms" -v s="$size" 'BEGIN{printf "%.0f ms/GiB", m*1024/s}') | < 100 ms/GiB |"
 echo "| image size | ${image_mib} MiB | | |"
