@@ -3,7 +3,8 @@
 #   1. installs missing Debian packages (see tests/harness/packages.sh),
 #   2. builds ckpt (warnings are errors) and runs ctest as root,
 #   3. runs the same tests as an unprivileged user (created if missing),
-#   4. builds the unit tests with AddressSanitizer + UBSan and runs them.
+#   4. builds again with AddressSanitizer + UBSan and runs the image, policy
+#      and tools tests under it (the engine tests run uninstrumented programs).
 # Exit status is non-zero if anything fails.
 set -euo pipefail
 ckpt_source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,7 +42,7 @@ fi
 
 ckpt_build "$ckpt_source_dir/build-asan" -DCKPT_SANITIZE=ON
 run_suite "unit tests under AddressSanitizer + UBSan" \
-  env ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 -L 'image|policy'
+  env ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 -L 'image|policy|tools'
 
 if ((failures > 0)); then
   echo "==> $failures test run(s) failed"
