@@ -89,6 +89,17 @@ std::byte* ChunkPipeline::reserve(std::size_t size) {
   return space;
 }
 
+std::span<std::byte> ChunkPipeline::open_space() {
+  if (current_ != nullptr && current_->raw_bytes == kChunkBytes) submit_current();
+  if (current_ == nullptr) acquire_next_slot();
+  return {current_->raw.data() + current_->raw_bytes, kChunkBytes - current_->raw_bytes};
+}
+
+void ChunkPipeline::commit(std::size_t size) {
+  current_->raw_bytes += size;
+  stream_bytes_ += size;
+}
+
 void ChunkPipeline::append(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     if (current_ == nullptr) acquire_next_slot();

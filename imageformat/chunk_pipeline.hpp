@@ -46,6 +46,11 @@ class ChunkPipeline {
   // Returns space for exactly `size` bytes (size divides kChunkBytes) that the
   // caller fills before the next call; avoids one copy for whole pages.
   std::byte* reserve(std::size_t size);
+  // The rest of the chunk being filled (a fresh chunk when the current one
+  // is full); the caller fills a prefix and commits its size (a multiple of
+  // what divides kChunkBytes, possibly 0) before any other call.
+  std::span<std::byte> open_space();
+  void commit(std::size_t size);
   // Flushes the last (zero-padded) chunk, waits for all writes, trims the
   // dataset to the stream length and returns one record per chunk. Throws
   // ImageError if any write failed (e.g. disk full).

@@ -13,14 +13,8 @@
 namespace ckpt::image {
 
 bool is_zero_page(const std::byte* page) {
-  std::uint64_t words[kPageSize / sizeof(std::uint64_t)];
-  std::memcpy(words, page, kPageSize);
-  std::uint64_t any = 0;
-  for (std::size_t i = 0; i < std::size(words); i += 8) {
-    for (std::size_t j = 0; j < 8; ++j) any |= words[i + j];
-    if (any != 0) return false;
-  }
-  return true;
+  static const std::byte zeros[kPageSize] = {};
+  return std::memcmp(page, zeros, kPageSize) == 0;  // stops at the first non-zero byte
 }
 
 GenerationWriter::GenerationWriter(std::string path, std::uint64_t seq, std::uint64_t parent,
@@ -109,6 +103,43 @@ void GenerationWriter::add_page(std::uint64_t address, const std::byte* page) {
 
 void GenerationWriter::add_pages(std::uint64_t address, const std::byte* pages, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) add_page(address + i * kPageSize, pages + i * kPageSize);
+}
+
+std::span<std::byte> GenerationWriter::page_space(std::size_t max_pages) {
+  if (!in_process_) throw ImageError("page_space outside a process");
+  const std::span<std::byte> space = pipeline_->open_space();
+  return space.first(std::min(space.size(), std::max<std::size_t>(max_pages, 1) * kPageSize));
+}
+
+void GenerationWriter::commit_pages(std::uint64_t address, std::size_t count) {
+  if (count == 0) {
+    pipeline_->commit(0);
+    return;
+  }
+  if (address % kPageSize != 0) throw ImageError("commit_pages: unaligned address");
+  if (any_page_ && address <= last_address_) {
+    throw ImageError("commit_pages: addresses must ascend within a process");
+  }
+  any_page_ = true;
+  last_address_ = address + (count - 1) * kPageSize;
+  // The pages sit at the start of the open space; keep the non-zero ones,
+  // moved down over any zero pages before them.
+  std::byte* const base = pipeline_->open_space().data();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::byte* page = base + i * kPageSize;
+    const std::uint64_t page_address = address + i * kPageSize;
+    if (is_zero_page(page)) {
+      ++zero_pages_;
+      if (options_.kind == GenerationKind::kIncremental) zero_pages_list_.push_back(page_address);
+      continue;
+    }
+    if (kept != i) std::memmove(base + kept * kPageSize, page, kPageSize);
+    page_index_.push_back(page_address);
+    ++kept;
+  }
+  pages_stored_ += kept;
+  pipeline_->commit(kept * kPageSize);
 }
 
 void GenerationWriter::end_process(const ProcessTables& tables) {

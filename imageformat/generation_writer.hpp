@@ -47,6 +47,12 @@ class GenerationWriter {
   void add_page(std::uint64_t address, const std::byte* page);
   // Adds `count` consecutive pages starting at `address`.
   void add_pages(std::uint64_t address, const std::byte* pages, std::size_t count);
+  // Zero-copy page input: space for up to `max_pages` whole pages (at least
+  // one) inside the chunk being filled. The caller reads pages into it and
+  // then calls commit_pages() with how many it wrote (0 is allowed) before
+  // any other call; zero pages among them are dropped as in add_page().
+  std::span<std::byte> page_space(std::size_t max_pages);
+  void commit_pages(std::uint64_t address, std::size_t count);
   // Writes regions, threads, descriptors and misc; ends the process.
   void end_process(const ProcessTables& tables);
 

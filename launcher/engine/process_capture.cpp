@@ -239,35 +239,37 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
   const auto* fact_bytes = reinterpret_cast<const std::uint8_t*>(&facts);
   tables.misc.assign(fact_bytes, fact_bytes + sizeof facts);
 
-  // Memory, region by region, in 4 MiB reads through /proc/PID/mem: unlike
-  // process_vm_readv (which pins pages and so breaks copy-on-write sharing
-  // with the twin: a full copy of every page), it reads shared pages as is.
+  // Memory, region by region, read through /proc/PID/mem straight into the
+  // image's chunk buffers (up to a chunk per read). Unlike process_vm_readv
+  // (which pins pages and so breaks copy-on-write sharing with the twin: a
+  // full copy of every page), /proc/PID/mem reads shared pages as they are.
   writer.begin_process(tables.info);
   const int memory = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
   if (memory < 0) throw std::runtime_error("cannot open " + proc + "/mem: " + std::strerror(errno));
-  constexpr std::size_t kBatch = 4 << 20;
-  static std::vector<std::byte> buffer(kBatch);
-  auto read_at = [&](std::uint64_t address, std::size_t size) {
-    return ::pread(memory, buffer.data(), size, static_cast<off_t>(address)) ==
-           static_cast<ssize_t>(size);
+  auto read_into = [&](std::span<std::byte> space, std::uint64_t address) {
+    return ::pread(memory, space.data(), space.size(), static_cast<off_t>(address)) ==
+           static_cast<ssize_t>(space.size());
   };
   try {
     for (const auto& region : tables.regions) {
       if (!region_content_saved(region)) continue;
-      for (std::uint64_t at = region.start; at < region.end; at += kBatch) {
-        const std::size_t size = std::min<std::uint64_t>(kBatch, region.end - at);
-        if (read_at(at, size)) {
-          writer.add_pages(at, buffer.data(), size / image::kPageSize);
-          captured.pages_read += size / image::kPageSize;
+      for (std::uint64_t at = region.start; at < region.end;) {
+        const std::span<std::byte> space = writer.page_space((region.end - at) / image::kPageSize);
+        const std::size_t pages = space.size() / image::kPageSize;
+        if (read_into(space, at)) {
+          writer.commit_pages(at, pages);
+          captured.pages_read += pages;
+          at += space.size();
           continue;
         }
         // Some pages cannot be read (a file mapping past the end of its
         // file): take the readable ones; the others come back as zeros.
-        for (std::uint64_t page = at; page < at + size; page += image::kPageSize) {
-          if (read_at(page, image::kPageSize)) {
-            writer.add_page(page, buffer.data());
-            ++captured.pages_read;
-          }
+        writer.commit_pages(at, 0);
+        for (std::size_t i = 0; i < pages; ++i, at += image::kPageSize) {
+          const std::span<std::byte> page = writer.page_space(1);
+          const bool readable = read_into(page, at);
+          writer.commit_pages(at, readable ? 1 : 0);
+          if (readable) ++captured.pages_read;
         }
       }
     }
