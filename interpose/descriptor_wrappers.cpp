@@ -9,6 +9,7 @@
 
 #include "agent.hpp"
 #include "raw_syscall.hpp"
+#include "wrapper_guard.hpp"
 
 namespace {
 
@@ -46,6 +47,7 @@ __attribute__((visibility("default"))) int close(int fd) {
 }
 
 __attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags) {
+  const ckpt::agent::WrapperGuard guard;
   const int status = close_range_skipping_agent(first, last, flags);
   if (status < 0) {
     errno = -status;
@@ -55,6 +57,7 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
 }
 
 __attribute__((visibility("default"))) void closefrom(int lowest) {
+  const ckpt::agent::WrapperGuard guard;
   if (lowest < 0) lowest = 0;
   if (close_range_skipping_agent(static_cast<unsigned>(lowest), ~0u, 0) == 0) return;
   // Old kernels: close one by one up to the descriptor limit.

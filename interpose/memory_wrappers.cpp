@@ -20,6 +20,7 @@
 #include "agent.hpp"
 #include "proc_lines.hpp"
 #include "raw_syscall.hpp"
+#include "wrapper_guard.hpp"
 
 namespace ckpt::agent {
 namespace {
@@ -138,6 +139,7 @@ bool copy_shared_memory_in_twin() {
 // asks for advice that fork() honours (see collect_fork_advice).
 extern "C" __attribute__((visibility("default"))) int madvise(void* address, size_t length,
                                                               int advice) {
+  const ckpt::agent::WrapperGuard guard;
   const long result = ckpt::agent::sys(SYS_madvise, address, length, advice);
   if (result < 0) {
     errno = static_cast<int>(-result);

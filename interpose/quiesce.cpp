@@ -18,8 +18,12 @@
 
 #include "agent.hpp"
 #include "raw_syscall.hpp"
+#include "wrapper_guard.hpp"
 
 namespace ckpt::agent {
+
+__thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec"))) = {0, 0};
+
 namespace {
 
 struct KernelSigaction {
@@ -68,6 +72,11 @@ void quiesce_handler(int, siginfo_t*, void*) {
   const int release_before = __atomic_load_n(&g_state.release, __ATOMIC_SEQ_CST);
   // A late signal after the checkpoint ended (or was abandoned) is a no-op.
   if (__atomic_load_n(&g_state.quiescing, __ATOMIC_SEQ_CST) == 0) return;
+  // Inside one of our wrappers: park when it returns (WrapperGuard).
+  if (__atomic_load_n(&t_wrapper.depth, __ATOMIC_SEQ_CST) > 0) {
+    __atomic_store_n(&t_wrapper.park_deferred, 1, __ATOMIC_SEQ_CST);
+    return;
+  }
   const unsigned slot = __atomic_fetch_add(&g_state.thread_count, 1, __ATOMIC_SEQ_CST);
   if (slot >= CKPT_MAX_THREADS) {
     __atomic_fetch_add(&g_state.parked, 1, __ATOMIC_SEQ_CST);
