@@ -22,7 +22,7 @@
 
 namespace ckpt::agent {
 
-__thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec"))) = {0, 0};
+__thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec"))) = {0, 0, 0};
 
 namespace {
 
@@ -70,6 +70,7 @@ void wait_for_release(int seen_release) {
 
 void quiesce_handler(int, siginfo_t*, void*) {
   const int release_before = __atomic_load_n(&g_state.release, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&t_wrapper.interruptions, 1u, __ATOMIC_SEQ_CST);
   // A late signal after the checkpoint ended (or was abandoned) is a no-op.
   if (__atomic_load_n(&g_state.quiescing, __ATOMIC_SEQ_CST) == 0) return;
   // Inside one of our wrappers: park when it returns (WrapperGuard).

@@ -12,6 +12,7 @@ namespace ckpt::agent {
 struct WrapperThreadState {
   int depth;          // wrappers this thread is inside
   int park_deferred;  // the quiesce signal came while depth > 0
+  unsigned interruptions;  // quiesce signals received (sleep_wrappers.cpp)
 };
 
 extern __thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec")));
