@@ -124,4 +124,37 @@ inline bool parse_maps_line(const char* line, MapsLine& out) {
   return true;
 }
 
+// Calls visit(number, folder_fd) for every numeric entry of a /proc folder
+// (/proc/self/task, /proc/self/fd); visit returns false to stop early.
+// folder_fd is the descriptor reading the folder (skip it in .../fd).
+// Returns false if the folder cannot be opened.
+template <class Visit>
+bool for_each_numbered_entry(const char* path, Visit visit) {
+  const int folder =
+      static_cast<int>(sys(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (folder < 0) return false;
+  struct Entry {
+    unsigned long inode;
+    long next;
+    unsigned short length;
+    unsigned char type;
+    char name[1];
+  };
+  char buffer[4096];
+  bool more = true;
+  while (more) {
+    const long got = sys(SYS_getdents64, folder, buffer, sizeof buffer);
+    if (got <= 0) break;
+    for (long offset = 0; offset < got && more;) {
+      const auto* entry = reinterpret_cast<const Entry*>(buffer + offset);
+      offset += entry->length;
+      if (entry->name[0] >= '0' && entry->name[0] <= '9') {
+        more = visit(static_cast<int>(parse_decimal(entry->name)), folder);
+      }
+    }
+  }
+  sys(SYS_close, folder);
+  return true;
+}
+
 }  // namespace ckpt::agent

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "agent.hpp"
+#include "proc_lines.hpp"
 #include "raw_syscall.hpp"
 
 namespace ckpt::agent {
@@ -39,43 +40,24 @@ unsigned descriptor_kind(unsigned mode) {
 
 void capture_descriptors(int control_fd) {
   g_state.descriptor_count = 0;
-  const int folder = static_cast<int>(
-      sys(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (folder < 0) return;
-  char buffer[4096];
-  for (;;) {
-    const long got = sys(SYS_getdents64, folder, buffer, sizeof buffer);
-    if (got <= 0) break;
-    for (long offset = 0; offset < got;) {
-      struct Entry {
-        unsigned long inode;
-        long next;
-        unsigned short length;
-        unsigned char type;
-        char name[1];
-      };
-      const auto* entry = reinterpret_cast<const Entry*>(buffer + offset);
-      offset += entry->length;
-      if (entry->name[0] < '0' || entry->name[0] > '9') continue;
-      const int fd = static_cast<int>(parse_decimal(entry->name));
-      if (fd == folder || fd == control_fd) continue;
-      if (g_state.descriptor_count == CKPT_MAX_DESCRIPTORS) break;
-      CkptDescriptorRecord& record = g_state.descriptors[g_state.descriptor_count];
-      record.fd = fd;
-      record.open_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFL));
-      record.fd_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFD));
-      record.offset = sys(SYS_lseek, fd, 0, SEEK_CUR);
-      struct stat info {};
-      sys(SYS_fstat, fd, &info);
-      record.kind = descriptor_kind(info.st_mode);
-      char link[48] = "/proc/self/fd/";
-      format_decimal(link + 14, fd);
-      const long length = sys(SYS_readlinkat, AT_FDCWD, link, record.path, CKPT_PATH_BYTES - 1);
-      record.path[length > 0 ? length : 0] = '\0';
-      ++g_state.descriptor_count;
-    }
-  }
-  sys(SYS_close, folder);
+  for_each_numbered_entry("/proc/self/fd", [&](int fd, int folder) {
+    if (fd == folder || fd == control_fd) return true;
+    if (g_state.descriptor_count == CKPT_MAX_DESCRIPTORS) return false;
+    CkptDescriptorRecord& record = g_state.descriptors[g_state.descriptor_count];
+    record.fd = fd;
+    record.open_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFL));
+    record.fd_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFD));
+    record.offset = sys(SYS_lseek, fd, 0, SEEK_CUR);
+    struct stat info {};
+    sys(SYS_fstat, fd, &info);
+    record.kind = descriptor_kind(info.st_mode);
+    char link[48] = "/proc/self/fd/";
+    format_decimal(link + 14, fd);
+    const long length = sys(SYS_readlinkat, AT_FDCWD, link, record.path, CKPT_PATH_BYTES - 1);
+    record.path[length > 0 ? length : 0] = '\0';
+    ++g_state.descriptor_count;
+    return true;
+  });
 }
 
 // Re-opens one saved descriptor at its number and offset. stdin, stdout

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "agent.hpp"
+#include "proc_lines.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
 
@@ -107,33 +108,14 @@ void quiesce_handler(int, siginfo_t*, void*) {
   leave_handler();
 }
 
-// Lists the TIDs of this process into `tids`; returns how many.
+// Lists the TIDs of this process into `tids`; returns how many (-1: error).
 int list_threads(int* tids, int capacity) {
-  const int folder = static_cast<int>(
-      sys(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (folder < 0) return -1;
-  char buffer[4096];
   int count = 0;
-  for (;;) {
-    const long got = sys(SYS_getdents64, folder, buffer, sizeof buffer);
-    if (got <= 0) break;
-    for (long offset = 0; offset < got;) {
-      struct Entry {
-        unsigned long inode;
-        long next;
-        unsigned short length;
-        unsigned char type;
-        char name[1];
-      };
-      const auto* entry = reinterpret_cast<const Entry*>(buffer + offset);
-      if (entry->name[0] >= '0' && entry->name[0] <= '9' && count < capacity) {
-        tids[count++] = static_cast<int>(parse_decimal(entry->name));
-      }
-      offset += entry->length;
-    }
-  }
-  sys(SYS_close, folder);
-  return count;
+  const bool listed = for_each_numbered_entry("/proc/self/task", [&](int tid, int) {
+    if (count < capacity) tids[count++] = tid;
+    return true;
+  });
+  return listed ? count : -1;
 }
 
 bool contains(const int* values, int count, int value) {
