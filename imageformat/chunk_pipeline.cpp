@@ -146,6 +146,7 @@ void ChunkPipeline::worker_loop() {
 }
 
 void ChunkPipeline::writer_loop() {
+  h5::silence_library_errors();  // error printing is per thread in thread-safe HDF5
   std::unique_lock lock(mutex_);
   for (;;) {
     changed_.wait(lock, [&] {

@@ -22,6 +22,17 @@ void check_status(herr_t status, std::string_view what) {
   if (status < 0) throw ImageError(std::string(what));
 }
 
+// No HDF5 clean-up at exit: a generation abandoned because its disk filled
+// up cannot be flushed, stays open in the library, and closing it again at
+// exit crashes HDF5 1.10. Every file we keep is closed explicitly. This
+// must run before any other HDF5 call, hence a static initializer.
+namespace {
+[[maybe_unused]] const bool no_library_exit_handler = [] {
+  H5dont_atexit();
+  return true;
+}();
+}  // namespace
+
 void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 Handle create_file(const std::string& path) {

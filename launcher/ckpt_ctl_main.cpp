@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 
+#include "stderr_line.hpp"
 #include "ckpt/version.hpp"
 #include "control_socket.hpp"
 
@@ -25,7 +26,7 @@ constexpr int kUsage = 2;
 constexpr int kNotRunning = 3;
 
 int fail(const std::string& message, int code) {
-  std::cerr << "ckpt-ctl: " << message << '\n';
+  ckpt::engine::write_stderr_line("ckpt-ctl", message);
   return code;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "stderr_line.hpp"
 #include "ckpt/policy/policy.hpp"
 #include "ckpt/version.hpp"
 #include "engine_settings.hpp"
@@ -18,7 +19,7 @@ namespace {
 using namespace ckpt::launcher;
 
 int fail(std::string_view message, int exit_code) {
-  std::cerr << "ckpt-launch: " << message << '\n';
+  ckpt::engine::write_stderr_line("ckpt-launch", message);
   return exit_code;
 }
 

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "stderr_line.hpp"
 #include "ckpt/policy/policy.hpp"
 #include "ckpt/version.hpp"
 #include "engine_settings.hpp"
@@ -16,7 +17,7 @@ namespace po = boost::program_options;
 namespace {
 
 int fail(const std::string& message, int code) {
-  std::cerr << "ckpt-restart: " << message << '\n';
+  ckpt::engine::write_stderr_line("ckpt-restart", message);
   return code;
 }
 

@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "control_socket.hpp"
+#include "stderr_line.hpp"
 #include "group_init.hpp"
 
 extern char** environ;
@@ -77,6 +78,9 @@ Coordinator::Coordinator(CoordinatorSettings settings) : settings_(std::move(set
   for (int signal : settings_.checkpoint_signals) sigaddset(&handled, signal);
   for (int signal : settings_.checkpoint_and_stop_signals) sigaddset(&handled, signal);
   ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+  // An image write past the file-size limit fails with EFBIG (reported,
+  // the group runs on) instead of killing the coordinator and the group.
+  ::signal(SIGXFSZ, SIG_IGN);
   signal_fd_ = ::signalfd(-1, &handled, SFD_CLOEXEC);
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   const auto image_folder = std::filesystem::path(settings_.image_path).parent_path();
@@ -99,7 +103,7 @@ Coordinator::~Coordinator() {
 }
 
 void Coordinator::say(const std::string& line) const {
-  if (!settings_.quiet) std::cerr << settings_.program << ": " << line << std::endl;
+  if (!settings_.quiet) write_stderr_line(settings_.program, line);
 }
 
 int Coordinator::launch(const AppCommand& command) {

@@ -103,6 +103,7 @@ int init_main(void* argument) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the coordinator blocks its signals
+  ::signal(SIGXFSZ, SIG_DFL);                   // and ignores this one
   ::close(plan.sync_write);
   char ready = 0;
   (void)!::read(plan.sync_read, &ready, 1);  // uid/gid maps are in place

@@ -262,12 +262,18 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
           at += space.size();
           continue;
         }
-        // Some pages cannot be read (a file mapping past the end of its
-        // file): take the readable ones; the others come back as zeros.
+        // Some pages cannot be read (EIO: a file mapping past the end of
+        // its file): take the readable ones; the others come back as zeros.
+        // Reading nothing at all means the process is gone.
         writer.commit_pages(at, 0);
         for (std::size_t i = 0; i < pages; ++i, at += image::kPageSize) {
           const std::span<std::byte> page = writer.page_space(1);
-          const bool readable = read_into(page, at);
+          const ssize_t got = ::pread(memory, page.data(), page.size(), static_cast<off_t>(at));
+          if (got == 0 || (got < 0 && errno != EIO)) {
+            throw std::runtime_error("process " + std::to_string(inner_pid) +
+                                     " ended while its memory was being read");
+          }
+          const bool readable = got == static_cast<ssize_t>(page.size());
           writer.commit_pages(at, readable ? 1 : 0);
           if (readable) ++captured.pages_read;
         }
