@@ -1,6 +1,8 @@
 #include "h5_handle.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "h5_table.hpp"
 
@@ -40,8 +42,15 @@ Handle create_file(const std::string& path) {
   Handle access(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access list"));
   // Latest format: compact groups, smaller metadata for many processes.
   H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-  return Handle(
-      check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access), path + ": cannot create"));
+  errno = 0;
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access);
+  if (file < 0) {
+    // HDF5 reports no reason; the failed open(2) inside it left errno.
+    const int reason = errno;
+    throw ImageError(path + ": cannot create" +
+                     (reason != 0 ? std::string(" (") + std::strerror(reason) + ")" : std::string()));
+  }
+  return Handle(file);
 }
 
 Handle open_file_readonly(const std::string& path) {
