@@ -75,6 +75,6 @@ int main(int argc, char** argv) {
   } catch (const ckpt::policy::PolicyError& error) {
     return fail(error.what(), kExitUsageError);
   } catch (const std::exception& error) {
-    return fail(std::string("internal error: ") + error.what(), kExitInternalError);
+    return fail(error.what(), kExitInternalError);
   }
 }

@@ -109,8 +109,9 @@ std::string launch_help() {
           "\n"
        << visible_options()
        << "\n"
-          "Exit status: 0 ok, 1 internal error, 2 bad option or policy,\n"
-          "3 feature not built yet. See ckpt-launch(1) and docs/policy.md.\n";
+          "Exit status: the application's (128+N when signal N ended it). Before it runs:\n"
+          "1 cannot start (no user namespaces, system error), 2 bad option or policy,\n"
+          "3 feature not built yet, 127 command not found. See ckpt-launch(1), docs/policy.md.\n";
   return help.str();
 }
 
