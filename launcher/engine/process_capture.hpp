@@ -1,6 +1,7 @@
-// Reading a quiesced process from outside: its memory map, mm fields,
-// auxv, the agent's saved thread/descriptor tables, and its memory
-// (process_vm_readv), written into a generation.
+// Reading a quiesced process (or its copy-on-write twin) from outside: its
+// memory map, mm fields, auxv, the agent's saved thread/descriptor tables
+// (process_vm_readv) and its memory (/proc/PID/mem, straight into the
+// image's chunk buffers), written into a generation.
 #pragma once
 
 #include <sys/types.h>
