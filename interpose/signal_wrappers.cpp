@@ -1,0 +1,105 @@
+// Keeping CKPT_QUIESCE_SIGNAL for ckpt: an application that blocks every
+// signal (sigfillset + pthread_sigmask, common in threaded programs that
+// sigwait() in one thread) would never park for a checkpoint, and one that
+// sigwait()s on a full set would swallow the request. So the signal is
+// taken out of every mask the application sets or waits on, and installing
+// a handler for it fails with EINVAL, as glibc does for its own internal
+// signals.
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+
+#include "protocol.h"
+
+namespace {
+
+template <class Function>
+Function next_symbol(Function& cache, const char* name) {
+  Function function = __atomic_load_n(&cache, __ATOMIC_RELAXED);
+  if (function == nullptr) {
+    function = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
+    __atomic_store_n(&cache, function, __ATOMIC_RELAXED);
+  }
+  return function;
+}
+
+// A copy of `set` without our signal (nullptr stays nullptr).
+const sigset_t* without_ours(const sigset_t* set, sigset_t& copy) {
+  if (set == nullptr) return nullptr;
+  copy = *set;
+  sigdelset(&copy, CKPT_QUIESCE_SIGNAL);
+  return &copy;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  using Function = int (*)(int, const sigset_t*, sigset_t*);
+  static Function real = nullptr;
+  sigset_t copy;
+  return next_symbol(real, "sigprocmask")(how, how == SIG_UNBLOCK ? set : without_ours(set, copy), old);
+}
+
+__attribute__((visibility("default"))) int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+  using Function = int (*)(int, const sigset_t*, sigset_t*);
+  static Function real = nullptr;
+  sigset_t copy;
+  return next_symbol(real, "pthread_sigmask")(how, how == SIG_UNBLOCK ? set : without_ours(set, copy),
+                                              old);
+}
+
+__attribute__((visibility("default"))) int sigaction(int signal, const struct sigaction* action,
+                                                     struct sigaction* old) {
+  using Function = int (*)(int, const struct sigaction*, struct sigaction*);
+  static Function real = nullptr;
+  if (signal == CKPT_QUIESCE_SIGNAL && action != nullptr) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (action == nullptr) return next_symbol(real, "sigaction")(signal, action, old);
+  struct sigaction copy = *action;
+  sigdelset(&copy.sa_mask, CKPT_QUIESCE_SIGNAL);
+  return next_symbol(real, "sigaction")(signal, &copy, old);
+}
+
+__attribute__((visibility("default"))) sighandler_t signal(int number, sighandler_t handler) {
+  using Function = sighandler_t (*)(int, sighandler_t);
+  static Function real = nullptr;
+  if (number == CKPT_QUIESCE_SIGNAL) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  return next_symbol(real, "signal")(number, handler);
+}
+
+__attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
+  using Function = int (*)(const sigset_t*);
+  static Function real = nullptr;
+  sigset_t copy;
+  return next_symbol(real, "sigsuspend")(without_ours(mask, copy));
+}
+
+__attribute__((visibility("default"))) int sigwait(const sigset_t* set, int* signal) {
+  using Function = int (*)(const sigset_t*, int*);
+  static Function real = nullptr;
+  sigset_t copy;
+  return next_symbol(real, "sigwait")(without_ours(set, copy), signal);
+}
+
+__attribute__((visibility("default"))) int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
+  using Function = int (*)(const sigset_t*, siginfo_t*);
+  static Function real = nullptr;
+  sigset_t copy;
+  return next_symbol(real, "sigwaitinfo")(without_ours(set, copy), info);
+}
+
+__attribute__((visibility("default"))) int sigtimedwait(const sigset_t* set, siginfo_t* info,
+                                                        const struct timespec* timeout) {
+  using Function = int (*)(const sigset_t*, siginfo_t*, const struct timespec*);
+  static Function real = nullptr;
+  sigset_t copy;
+  return next_symbol(real, "sigtimedwait")(without_ours(set, copy), info, timeout);
+}
+}
