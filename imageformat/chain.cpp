@@ -133,12 +133,7 @@ ResolvedChain resolve_chain(const Image& image, const std::vector<GenerationEntr
   ResolvedChain chain;
   chain.links = links;
   for (const auto& entry : links) {
-    chain.readers.push_back(std::make_unique<GenerationReader>(image.generation_path(entry)));
-    if (chain.readers.back()->header().seq != entry.seq) {
-      throw ImageError(image.generation_path(entry) + ": holds generation " +
-                       std::to_string(chain.readers.back()->header().seq) + ", index says " +
-                       std::to_string(entry.seq));
-    }
+    chain.readers.push_back(std::make_unique<GenerationReader>(image.open_generation(entry)));
   }
   if (chain.readers.empty() || chain.readers.front()->header().kind != GenerationKind::kFull) {
     throw ImageError(image.path() + ": chain does not start with a full generation");

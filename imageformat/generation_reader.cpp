@@ -1,6 +1,7 @@
 #include "generation_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "errors.hpp"
@@ -46,7 +47,17 @@ std::string GenerationReader::where(std::int64_t pid) const {
 std::vector<std::int64_t> GenerationReader::pids() const {
   h5::Handle group = h5::open_group(file_, "processes");
   std::vector<std::int64_t> pids;
-  for (const auto& name : h5::child_names(group)) pids.push_back(std::stoll(name));
+  for (const auto& name : h5::child_names(group)) {
+    // The writer names each group std::to_string(pid); anything else (a sign,
+    // leading zeros, trailing text, overflow) would open the wrong group.
+    std::int64_t pid = 0;
+    const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (error != std::errc() || end != name.data() + name.size() || std::to_string(pid) != name) {
+      throw ImageError(path_ + ": generation " + std::to_string(header_.seq) + ": process group '" +
+                       name + "' is not a process id");
+    }
+    pids.push_back(pid);
+  }
   std::sort(pids.begin(), pids.end());
   return pids;
 }
@@ -94,6 +105,10 @@ std::vector<std::uint64_t> GenerationReader::zero_pages(std::int64_t pid) const 
 
 std::vector<ChunkRecord> GenerationReader::page_chunks(std::int64_t pid) const {
   return process(pid).chunks;
+}
+
+std::uint64_t GenerationReader::page_stream_bytes(std::int64_t pid) const {
+  return h5::dataset_length(process(pid).pages);
 }
 
 void GenerationReader::read_chunk(hid_t dataset, const ChunkRecord& record, std::uint64_t chunk,
@@ -161,6 +176,11 @@ const std::vector<ChunkRecord>& GenerationReader::storage_chunks() const {
     storage_loaded_ = true;
   }
   return storage_chunks_;
+}
+
+std::uint64_t GenerationReader::storage_stream_bytes() const {
+  storage_chunks();  // opens the data set
+  return storage_data_.valid() ? h5::dataset_length(storage_data_) : 0;
 }
 
 void GenerationReader::read_storage_chunk(std::uint64_t chunk, std::span<std::byte> out) const {

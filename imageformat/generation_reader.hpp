@@ -36,12 +36,16 @@ class GenerationReader {
   std::vector<std::uint64_t> page_index(std::int64_t pid) const;
   std::vector<std::uint64_t> zero_pages(std::int64_t pid) const;
   std::vector<ChunkRecord> page_chunks(std::int64_t pid) const;
+  // Length of the pages dataset of `pid` in bytes (what the writer streamed).
+  std::uint64_t page_stream_bytes(std::int64_t pid) const;
   // Reads and verifies page chunk `chunk` of `pid` into `out` (kChunkBytes).
   void read_page_chunk(std::int64_t pid, std::uint64_t chunk, std::span<std::byte> out) const;
 
   std::vector<FileRecord> files() const;
   std::vector<FileRange> ranges() const;
   const std::vector<ChunkRecord>& storage_chunks() const;
+  // Length of the storage data dataset in bytes (0 without a storage section).
+  std::uint64_t storage_stream_bytes() const;
   void read_storage_chunk(std::uint64_t chunk, std::span<std::byte> out) const;
   // Reads `length` bytes of the storage data stream at `offset`.
   std::vector<std::byte> read_storage_bytes(std::uint64_t offset, std::uint64_t length) const;

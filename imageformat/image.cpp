@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -52,6 +53,22 @@ void Image::reload() { read_index(); }
 
 std::string Image::generation_path(const GenerationEntry& entry) const {
   return parent_folder(path_) + "/" + entry.file;
+}
+
+GenerationReader Image::open_generation(const GenerationEntry& entry) const {
+  const std::string path = generation_path(entry);
+  const std::string seq = std::to_string(entry.seq);
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0 && errno == ENOENT) {
+    throw ImageError(path + ": generation " + seq + " is missing (the index " + path_ +
+                     " lists it)");
+  }
+  GenerationReader reader(path);
+  if (reader.header().seq != entry.seq) {
+    throw ImageError(path + ": holds generation " + std::to_string(reader.header().seq) +
+                     ", the index lists it as generation " + seq);
+  }
+  return reader;
 }
 
 void Image::read_index() {
@@ -134,6 +151,11 @@ void Image::remove_stale_temporaries() const {
 }
 
 PendingGeneration Image::begin_generation(const GenerationOptions& options) {
+  return start_generation(options, false);
+}
+
+PendingGeneration Image::start_generation(const GenerationOptions& options,
+                                          bool replace_current_chain) {
   PendingGeneration pending;
   pending.lock_ = std::make_unique<FileLock>(folder() + "/lock");
   read_index();  // another writer may have committed meanwhile
@@ -142,7 +164,9 @@ PendingGeneration Image::begin_generation(const GenerationOptions& options) {
     throw ImageError(path_ + ": an incremental generation needs a committed full generation");
   }
   const std::uint64_t seq = next_seq();
-  pending.parent_ = generations_.empty() ? 0 : generations_.back().seq;
+  // A generation replacing the current chain (merge) is a full generation
+  // that builds on nothing: the chain it replaces is gone once it commits.
+  pending.parent_ = generations_.empty() || replace_current_chain ? 0 : generations_.back().seq;
   pending.final_path_ = folder() + "/" + generation_file_name(seq);
   pending.writer_ = std::make_unique<GenerationWriter>(pending.final_path_ + ".tmp", seq,
                                                        pending.parent_, options);
@@ -173,7 +197,6 @@ std::uint64_t Image::commit_locked(PendingGeneration& pending, std::uint64_t kee
   if (replace_current_chain) {
     const auto chain = current_chain();
     kept.resize(kept.size() - chain.size());
-    entry.parent = 0;
   }
   kept.push_back(entry);
   if (keep_full > 0 && entry.kind == static_cast<std::uint32_t>(GenerationKind::kFull)) {

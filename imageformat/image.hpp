@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs_util.hpp"
+#include "generation_reader.hpp"
 #include "generation_writer.hpp"
 #include "schema.hpp"
 
@@ -53,20 +54,25 @@ class Image {
   const ImageMetadata& metadata() const { return metadata_; }
   const std::vector<GenerationEntry>& generations() const { return generations_; }
   std::string generation_path(const GenerationEntry& entry) const;
+  // Opens the file of a listed generation. A missing file, or one that holds
+  // another generation, is an ImageError naming the file and the generation.
+  GenerationReader open_generation(const GenerationEntry& entry) const;
 
   // The generations a restart needs: the newest full one and the
   // incrementals after it (empty if nothing is committed).
   std::vector<GenerationEntry> current_chain() const;
 
   // Starts a new generation (takes the image's writer lock). An incremental
-  // generation needs a committed generation to build on.
+  // generation needs a committed generation to build on. The new
+  // generation's parent is the newest committed one.
   PendingGeneration begin_generation(const GenerationOptions& options);
   // Closes, fsyncs and commits it; keeps `keep_full` full chains and removes
   // older generation files after the index is replaced. Returns the seq.
   std::uint64_t commit(PendingGeneration pending, std::uint64_t keep_full = 0);
 
   // Replaces the newest chain by one full generation written by `fill`
-  // (used by merge). Holds the lock for the whole operation.
+  // (used by merge). Holds the lock for the whole operation. The new
+  // generation has no parent (0), in its file as in the index.
   template <class Fill>
   std::uint64_t replace_current_chain(const GenerationOptions& options, Fill fill);
 
@@ -78,6 +84,7 @@ class Image {
   void read_index();
   void write_index(const std::vector<GenerationEntry>& generations);
   std::uint64_t next_seq() const;
+  PendingGeneration start_generation(const GenerationOptions& options, bool replace_current_chain);
   void remove_stale_temporaries() const;
   std::uint64_t commit_locked(PendingGeneration& pending, std::uint64_t keep_full,
                               bool replace_current_chain);
@@ -89,7 +96,7 @@ class Image {
 
 template <class Fill>
 std::uint64_t Image::replace_current_chain(const GenerationOptions& options, Fill fill) {
-  PendingGeneration pending = begin_generation(options);
+  PendingGeneration pending = start_generation(options, true);
   fill(pending.writer());
   return commit_locked(pending, 0, true);
 }

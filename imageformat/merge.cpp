@@ -40,7 +40,7 @@ MergeResult merge_current_chain(Image& image, std::optional<Codec> codec, unsign
     result.folded = chain_entries.size();
     return result;
   }
-  const GenerationReader newest(image.generation_path(chain_entries.back()));
+  const GenerationReader newest = image.open_generation(chain_entries.back());
   GenerationOptions options;
   options.kind = GenerationKind::kFull;
   options.codec = codec.value_or(newest.header().codec);

@@ -1,4 +1,6 @@
-// Reading every chunk of every generation and checking its checksum.
+// Reading every chunk of every generation and checking its checksum, after
+// checking that each generation's tables agree with its chunks
+// (structure_check.hpp).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,9 @@ struct VerifyReport {
 };
 
 // Throws CorruptChunkError/ImageError naming the first bad generation,
-// process and chunk. `progress` (optional) is called once per generation.
+// process (or storage) and chunk (or file); a generation file that is
+// missing or is not the generation the index lists is an ImageError too.
+// `progress` (optional) is called once per generation.
 VerifyReport verify_image(const Image& image,
                           const std::function<void(const GenerationEntry&)>& progress = {});
 

@@ -61,7 +61,7 @@ GenerationReport describe_generation(const image::Image& image,
   report.entry = entry;
   report.path = image.generation_path(entry);
   try {
-    const image::GenerationReader reader(report.path);
+    const image::GenerationReader reader = image.open_generation(entry);
     report.header = reader.header();
     for (const std::int64_t pid : reader.pids()) {
       report.processes.push_back(describe_process(reader, pid, options));

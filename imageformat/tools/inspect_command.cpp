@@ -34,7 +34,9 @@ int run_inspect(const std::vector<std::string>& arguments, std::ostream& out, st
       "Describes a ckpt image: generations, processes, regions, descriptors,\n"
       "storage files and the chain a restart uses.\n\nOptions");
   options.add_options()("json", "print one JSON document instead of text")(
-      "verify", "read every chunk of every generation and check its checksum")(
+      "verify",
+      "check every generation's tables against its chunks, then read every chunk and check its "
+      "checksum")(
       "generation", po::value<std::uint64_t>()->value_name("N"),
       "describe only generation N (no chain)")(
       "pages", "list page addresses (stored, zeroed, resolved)")(

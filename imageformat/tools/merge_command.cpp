@@ -35,7 +35,7 @@ struct FoldedRange {
 FoldedRange folded_range(const image::Image& image, std::uint64_t seq, FoldedRange expected) {
   for (const auto& entry : image.generations()) {
     if (entry.seq != seq) continue;
-    const image::GenerationReader merged(image.generation_path(entry));
+    const image::GenerationReader merged = image.open_generation(entry);
     unsigned long long first = 0;
     unsigned long long last = 0;
     if (std::sscanf(merged.header().note.c_str(), "merged from generations %llu-%llu", &first,

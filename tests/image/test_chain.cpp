@@ -106,6 +106,11 @@ TEST_CASE("chains of incrementals resolve to the newest page content", "[image][
     CHECK(merged.seq == 7);
     REQUIRE(image.generations().size() == 1);
     CHECK(image.generations().front().kind == static_cast<std::uint32_t>(GenerationKind::kFull));
+    // A merged generation is full: it builds on nothing, in the index and in its file.
+    CHECK(image.generations().front().parent == 0);
+    const GenerationReader merged_file(image.generation_path(image.generations().front()));
+    CHECK(merged_file.header().kind == GenerationKind::kFull);
+    CHECK(merged_file.header().parent == 0);
     for (const auto& old : before) CHECK_FALSE(std::filesystem::exists(image.generation_path(old)));
     Image reopened = Image::open(folder.file("job.h5"));
     require_chain_matches(reopened, processes);
@@ -115,6 +120,9 @@ TEST_CASE("chains of incrementals resolve to the newest page content", "[image][
     commit_generation(reopened, processes, true, codec);
     require_chain_matches(reopened, processes);
     CHECK(merge_current_chain(reopened).folded == 2);
+    const GenerationEntry& remerged = reopened.generations().back();
+    CHECK(remerged.parent == 0);
+    CHECK(GenerationReader(reopened.generation_path(remerged)).header().parent == 0);
     CHECK(merge_current_chain(reopened).seq == 0);  // nothing left to fold
     require_chain_matches(reopened, processes);
   }

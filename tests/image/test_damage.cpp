@@ -1,6 +1,7 @@
 // Damaged and foreign images are refused with a line that says where:
 // one flipped byte is found by verify, newer format versions are refused,
-// and a writer killed at any moment of a commit never loses the previous
+// malformed process group names and missing generation files name the
+// generation, and a writer killed at any moment of a commit never loses the previous
 // generation.
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,7 @@
 
 #include "chain.hpp"
 #include "h5_handle.hpp"
+#include "merge.hpp"
 #include "synthetic.hpp"
 #include "temp_folder.hpp"
 #include "byte_compare.hpp"
@@ -182,4 +184,62 @@ TEST_CASE("a writer killed at any point of a commit keeps the previous generatio
   }
   INFO("trials where the writer died before finishing: " << killed_midway);
   CHECK(killed_midway >= 10);
+}
+
+TEST_CASE("a process group whose name is not a pid is refused with the generation and the name",
+          "[image][damage]") {
+  const std::string bad_name = GENERATE("abc", "300abc", "99999999999999999999999", "+300", "0300");
+  ckpt::testing::TempFolder folder;
+  Image image = Image::open_or_create(folder.file("job.h5"), {"job", ""});
+  SimulatedProcess process(300, 2);
+  process.map_region(0x1000, 4, 0.0, 1.0);
+  write_full(image, process, Codec::kLz4);
+  const std::string file = image.generation_path(image.generations().front());
+  {
+    h5::silence_library_errors();
+    h5::Handle handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    REQUIRE(handle.valid());
+    REQUIRE(H5Lmove(handle, "processes/300", handle, ("processes/" + bad_name).c_str(), H5P_DEFAULT,
+                    H5P_DEFAULT) >= 0);
+  }
+  INFO("group name: " << bad_name);
+  const GenerationReader reader(file);
+  const auto expected = Catch::StartsWith(file + ": generation 1: process group '" + bad_name +
+                                          "' is not a process id");
+  CHECK_THROWS_AS(reader.pids(), ImageError);
+  CHECK_THROWS_WITH(reader.pids(), expected);
+  CHECK_THROWS_WITH(verify_image(image), expected);
+  CHECK_THROWS_WITH(resolve_chain(image), expected);
+}
+
+TEST_CASE("a generation file missing from the image is named with its generation number",
+          "[image][damage]") {
+  ckpt::testing::TempFolder folder;
+  Image image = Image::open_or_create(folder.file("job.h5"), {"job", ""});
+  SimulatedProcess process(7, 3);
+  process.map_region(0x1000, 8, 0.0, 1.0);
+  write_full(image, process, Codec::kLz4);
+  {
+    GenerationOptions options;
+    options.kind = GenerationKind::kIncremental;
+    auto pending = image.begin_generation(options);
+    process.write_random_pages(2);
+    process.write_to(pending.writer(), true);
+    image.commit(std::move(pending));
+  }
+  const std::string missing = image.generation_path(image.generations().back());
+  REQUIRE(::unlink(missing.c_str()) == 0);
+  const std::string expected =
+      missing + ": generation 2 is missing (the index " + folder.file("job.h5") + " lists it)";
+  auto message_of = [](auto&& action) -> std::string {
+    try {
+      action();
+    } catch (const ImageError& error) {
+      return error.what();
+    }
+    return "(no ImageError)";
+  };
+  CHECK(message_of([&] { resolve_chain(image); }) == expected);
+  CHECK(message_of([&] { verify_image(image); }) == expected);
+  CHECK(message_of([&] { merge_current_chain(image); }) == expected);
 }

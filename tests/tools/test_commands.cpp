@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "generation_reader.hpp"
+#include "h5_handle.hpp"
 #include "image.hpp"
 #include "inspect_command.hpp"
 #include "merge_command.hpp"
@@ -85,6 +87,16 @@ Outcome merge(const std::vector<std::string>& arguments) {
   return {code, out.str(), err.str()};
 }
 
+// The path of generation `seq` of the image at `path`.
+std::string generation_file(const std::string& path, std::uint64_t seq) {
+  const Image image = Image::open(path);
+  for (const auto& entry : image.generations()) {
+    if (entry.seq == seq) return image.generation_path(entry);
+  }
+  FAIL("no generation " << seq);
+  return {};
+}
+
 bool one_line(const std::string& text) {
   return !text.empty() && text.back() == '\n' && text.find('\n') == text.size() - 1;
 }
@@ -158,4 +170,89 @@ TEST_CASE("an empty image is described, not an error", "[tools][commands]") {
   CHECK_THAT(inspected.out, Catch::Contains("\"generation_count\": 0") &&
                                 Catch::Contains("\"chain\": null"));
   CHECK(merge({path}).out == "nothing to merge: the image has no committed checkpoint\n");
+}
+
+TEST_CASE("a missing generation file is one line naming the file and the generation",
+          "[tools][commands]") {
+  TemporaryFolder folder;
+  const auto path = folder.file("job.h5");
+  write_image(path, 2);
+  const std::string missing = generation_file(path, 2);
+  REQUIRE(::unlink(missing.c_str()) == 0);
+  const std::string message =
+      missing + ": generation 2 is missing (the index " + path + " lists it)\n";
+
+  const auto inspected = inspect({path});
+  CHECK(inspected.exit_code == 1);
+  CHECK(inspected.err == "ckpt-inspect: " + message);
+  CHECK_THAT(inspected.out,
+             Catch::Contains("  UNREADABLE: " + missing + ": generation 2 is missing"));
+  const auto verified = inspect({path, "--verify"});
+  CHECK(verified.exit_code == 1);
+  CHECK(verified.err == "ckpt-inspect: " + message);
+  const auto merged = merge({path});
+  CHECK(merged.exit_code == 1);
+  CHECK(merged.err == "ckpt-merge: " + message);
+}
+
+TEST_CASE("a process group that is not a pid is reported, not an internal error",
+          "[tools][commands]") {
+  TemporaryFolder folder;
+  const auto path = folder.file("job.h5");
+  write_image(path, 0);
+  const std::string file = generation_file(path, 1);
+  {
+    const hid_t handle = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(handle >= 0);
+    CHECK(H5Lmove(handle, "processes/4242", handle, "processes/pid-4242", H5P_DEFAULT,
+                  H5P_DEFAULT) >= 0);
+    H5Fclose(handle);
+  }
+  const auto inspected = inspect({path});
+  CHECK(inspected.exit_code == 1);
+  CHECK(inspected.err ==
+        "ckpt-inspect: " + file + ": generation 1: process group 'pid-4242' is not a process id\n");
+}
+
+TEST_CASE("inspect --verify reports a page index that disagrees with its chunks",
+          "[tools][commands]") {
+  TemporaryFolder folder;
+  const auto path = folder.file("job.h5");
+  write_image(path, 0);
+  const std::string file = generation_file(path, 1);
+  std::vector<std::uint64_t> index = GenerationReader(file).page_index(4242);
+  REQUIRE(!index.empty());
+  index.push_back(index.back() + kPageSize);
+  {
+    ckpt::image::h5::silence_library_errors();
+    h5::Handle handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    REQUIRE(handle.valid());
+    h5::Handle group = h5::open_group(handle, "processes/4242");
+    REQUIRE(H5Ldelete(group, "page_index", H5P_DEFAULT) >= 0);
+    h5::write_u64_dataset(group, "page_index", index);
+  }
+  CHECK(inspect({path}).exit_code == 0);  // tables are readable; only --verify checks them
+  const auto verified = inspect({path, "--verify"});
+  CHECK(verified.exit_code == 1);
+  CHECK(one_line(verified.err));
+  const std::string problem = file + ": generation 1, process 4242, chunk 0: page_index row " +
+                              std::to_string(index.size() - 1) + " points past the chunk's";
+  CHECK_THAT(verified.err, Catch::StartsWith("ckpt-inspect: " + problem));
+  CHECK_THAT(verified.out, Catch::Contains("verify FAILED: " + problem));
+}
+
+TEST_CASE("a merged generation has no parent, in the index and in its file", "[tools][commands]") {
+  TemporaryFolder folder;
+  const auto path = folder.file("job.h5");
+  write_image(path, 2);
+  REQUIRE(merge({path}).exit_code == 0);
+  CHECK(GenerationReader(generation_file(path, 4)).header().parent == 0);
+  const auto json = inspect({path, "--json", "--verify"});
+  CHECK(json.exit_code == 0);
+  CHECK_THAT(json.out, Catch::Contains("\"parent\": 0"));
+  const auto text = inspect({path});
+  CHECK(text.exit_code == 0);
+  // Summary row: SEQ KIND COMMITTED SIZE PARENT ...; a full generation without parent shows "-".
+  CHECK_THAT(text.out,
+             Catch::Matches("(.|\n)*\n +4 +full +[0-9T:-]+Z +[0-9.]+ [KM]iB +- +lz4 (.|\n)*"));
 }
