@@ -18,6 +18,10 @@ if [[ $(id -u) -eq 0 ]]; then
   chown "$user": "$scratch"
   as_user=(runuser -u "$user" -- env -i PATH="$PATH" TMPDIR="$scratch")
 fi
+# A copy of the program with a path of its own, so that the check for
+# leftovers below cannot see the same program run by another test.
+cp "$program" "$scratch/app"
+program=$scratch/app
 status=0
 "${as_user[@]}" bash "$error_test" --status 1 \
   --match '^ckpt-launch: cannot create user and PID namespaces \(Operation not permitted\): unprivileged user namespaces are disabled; enable them with sysctl user\.max_user_namespaces=' \
