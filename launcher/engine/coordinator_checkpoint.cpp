@@ -14,6 +14,7 @@
 #include "machine_facts.hpp"
 #include "process_capture.hpp"
 #include "process_restore.hpp"
+#include "structure_check.hpp"
 
 namespace ckpt::engine {
 namespace {
@@ -129,6 +130,12 @@ int Coordinator::restart() {
   const auto started = Clock::now();
   image::Image image = image::Image::open(settings_.image_path);
   const image::ResolvedChain chain = image::resolve_chain(image);
+  // The tables around the chunks must agree with them (the chunks' own
+  // checksums are checked as they are read): a damaged page index would
+  // otherwise put pages at the wrong addresses without an error.
+  for (const auto& reader : chain.readers) {
+    for (const std::int64_t pid : reader->pids()) image::check_process_structure(*reader, pid);
+  }
   if (chain.processes.size() != 1) {
     throw std::runtime_error(settings_.image_path + ": holds " + std::to_string(chain.processes.size()) +
                              " processes; restarting process groups is not supported yet");
