@@ -52,7 +52,11 @@ Image Image::open_or_create(const std::string& path, const ImageMetadata& metada
 void Image::reload() { read_index(); }
 
 std::string Image::generation_path(const GenerationEntry& entry) const {
-  return parent_folder(path_) + "/" + entry.file;
+  // The generation files live in this index's own folder (IMAGE.h5.d): an
+  // image copied or renamed together with its folder reads its own files,
+  // not those of the image it was copied from (entry.file keeps the name
+  // the external links of the index were made with).
+  return folder() + "/" + base_name(entry.file);
 }
 
 GenerationReader Image::open_generation(const GenerationEntry& entry) const {

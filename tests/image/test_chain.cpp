@@ -156,3 +156,29 @@ TEST_CASE("retention keeps the newest full chains only", "[image][chain]") {
   CHECK(std::filesystem::exists(folder.file("job.h5.d/gen-000003.h5")));
   require_chain_matches(image, processes);
 }
+
+TEST_CASE("an image copied under another name reads its own generation files", "[image][chain]") {
+  ckpt::testing::TempFolder folder;
+  ProcessMap processes;
+  processes.emplace(10, SimulatedProcess(10, 5));
+  processes.at(10).map_region(0x10000, 16, 0.25, 0.5);
+  {
+    Image original = Image::open_or_create(folder.file("a.h5"), {"job", ""});
+    commit_generation(original, processes, false);
+  }
+  namespace fs = std::filesystem;
+  fs::copy_file(folder.file("a.h5"), folder.file("b.h5"));
+  fs::copy(folder.file("a.h5.d"), folder.file("b.h5.d"), fs::copy_options::recursive);
+  // The copy must not depend on the original: change the original's data.
+  {
+    Image original = Image::open(folder.file("a.h5"));
+    ProcessMap other;
+    other.emplace(10, SimulatedProcess(10, 6));
+    other.at(10).map_region(0x10000, 16, 0.25, 0.5);
+    commit_generation(original, other, false);
+  }
+  fs::remove_all(folder.file("a.h5.d"));
+  const Image copy = Image::open(folder.file("b.h5"));
+  CHECK(copy.generation_path(copy.generations().back()) == folder.file("b.h5.d") + "/gen-000001.h5");
+  require_chain_matches(copy, processes);
+}
