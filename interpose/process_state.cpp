@@ -47,7 +47,8 @@ void capture_descriptors(int control_fd) {
     record.fd = fd;
     record.open_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFL));
     record.fd_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFD));
-    record.offset = sys(SYS_lseek, fd, 0, SEEK_CUR);
+    const long offset = sys(SYS_lseek, fd, 0, SEEK_CUR);
+    record.offset = offset < 0 ? -1 : offset;  // -1: not seekable (pipe, socket, tty)
     struct stat info {};
     sys(SYS_fstat, fd, &info);
     record.kind = descriptor_kind(info.st_mode);

@@ -272,8 +272,11 @@ void Coordinator::handle_control_client(int client) {
       const auto generation = checkpoint();
       reply("ok " + std::to_string(generation) + "\n");
     } catch (const std::exception& error) {
-      reply(std::string("error ") + error.what() + "\n");
-      if (request == "checkpoint") return;
+      // Also for "stop --checkpoint": the group runs on rather than lose
+      // the work since the last checkpoint; plain "stop" still ends it.
+      reply(std::string("error ") + error.what() +
+            (request == "checkpoint" ? "" : "; the group was not stopped") + "\n");
+      return;
     }
   } else if (request == "status") {
     reply(status_text() + "ok\n");
