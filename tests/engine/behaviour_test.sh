@@ -38,6 +38,7 @@
 # both. CKPT_TEST_KEEP=1 (or failed) keeps the scratch folder; TMPDIR is
 # honoured. Exit status: 0 pass, 1 fail, 2 usage error.
 set -euo pipefail
+ckpt_harness=$(cd "$(dirname "${BASH_SOURCE[0]}")/../harness" && pwd)
 
 usage() {
   sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -681,15 +682,7 @@ scenario_restart_refused_corrupt_chunk() {
   location=$("$tamper" chunk-location "$generation_file" "/processes/$pid/pages" "$last") ||
     fail "chunk-location of chunk $last failed"
   read -r offset size <<<"$location"
-  python3 - "$generation_file" $(( offset + size / 2 )) <<'PY'
-import sys
-path, at = sys.argv[1], int(sys.argv[2])
-with open(path, "r+b") as f:
-    f.seek(at)
-    byte = f.read(1)
-    f.seek(at)
-    f.write(bytes([byte[0] ^ 0xFF]))
-PY
+  python3 "$ckpt_harness/flip_byte.py" "$generation_file" $(( offset + size / 2 ))
   say "flipped the byte at $(( offset + size / 2 )) in page chunk $last of $chunks (process $pid)"
   run verify "$bin/ckpt-inspect" "$image" --verify
   [[ $ran -eq 1 ]] || fail "setup: ckpt-inspect --verify exited with $ran on the damaged image, expected 1"

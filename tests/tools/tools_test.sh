@@ -5,6 +5,7 @@
 # Works as root and as an unprivileged user; everything lives in a mktemp
 # folder that is removed on exit.
 set -u -o pipefail
+ckpt_harness=$(cd "$(dirname "${BASH_SOURCE[0]}")/../harness" && pwd)
 
 if [ $# -ne 5 ]; then
   echo "usage: $0 SYNTH INSPECT MERGE TAMPER PLUGIN_DIR" >&2
@@ -190,15 +191,7 @@ cp -a "$WORK/lz4" "$WORK/corrupt"
 DAMAGED=$WORK/corrupt/job.h5
 if location=$("$TAMPER" chunk-location "$DAMAGED.d/gen-000002.h5" /processes/101/pages 0); then
   read -r offset size <<<"$location"
-  python3 - "$DAMAGED.d/gen-000002.h5" $((offset + size / 2)) <<'PY'
-import sys
-path, at = sys.argv[1], int(sys.argv[2])
-with open(path, "r+b") as f:
-    f.seek(at)
-    byte = f.read(1)
-    f.seek(at)
-    f.write(bytes([byte[0] ^ 0xFF]))
-PY
+  python3 "$ckpt_harness/flip_byte.py" "$DAMAGED.d/gen-000002.h5" $((offset + size / 2))
   expect_status damaged-inspect 0 "$INSPECT" "$DAMAGED" && pass "inspect without --verify reads tables only"
   if expect_status damaged-verify 1 "$INSPECT" "$DAMAGED" --verify; then
     expect_one_error_line damaged-verify '^ckpt-inspect: .*generation 2, process 101, chunk 0'
