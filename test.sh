@@ -42,7 +42,7 @@ fi
 
 ckpt_build "$ckpt_source_dir/build-asan" -DCKPT_SANITIZE=ON
 run_suite "unit tests under AddressSanitizer + UBSan" \
-  env ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 -L 'image|policy|tools'
+  env ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 -L 'image|policy|tools|unit'
 
 if ((failures > 0)); then
   echo "==> $failures test run(s) failed"

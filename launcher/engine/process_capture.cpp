@@ -130,6 +130,34 @@ std::int64_t status_field(const std::string& status, const char* name) {
 
 }  // namespace
 
+std::vector<Region> mark_shared(std::vector<Region> regions, const CkptRange& range) {
+  std::vector<Region> result;
+  result.reserve(regions.size() + 2);
+  for (auto& region : regions) {
+    const std::uint64_t inside_start = std::max(region.start, range.start);
+    const std::uint64_t inside_end = std::min(region.end, range.end);
+    if (inside_start >= inside_end) {
+      result.push_back(std::move(region));
+      continue;
+    }
+    auto piece = [&](std::uint64_t start, std::uint64_t end, bool shared) {
+      if (start >= end) return;
+      Region part = region;
+      part.start = start;
+      part.end = end;
+      // a file region keeps its offset relative to where it starts
+      if (!part.path.empty() && part.path[0] == '/') part.file_offset += start - region.start;
+      if (shared) part.flags |= image::kRegionShared;
+      result.push_back(std::move(part));
+    };
+    piece(region.start, inside_start, false);
+    piece(inside_start, inside_end, true);
+    piece(inside_end, region.end, false);
+  }
+  return result;
+}
+
+
 std::vector<Region> read_memory_map(pid_t pid) {
   std::istringstream lines(read_text_file("/proc/" + std::to_string(pid) + "/maps"));
   std::vector<Region> regions;
@@ -216,13 +244,11 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
     tables.thread_state.insert(tables.thread_state.end(), bytes, bytes + sizeof thread);
     tables.threads.push_back(record);
   }
-  // Shared memory the twin replaced by a private copy: restored shared.
+  // Shared memory the twin replaced by a private copy: restored shared. The
+  // copy may have merged with a private neighbour in the twin's map, so a
+  // region is split at the copy's bounds.
   for (std::uint32_t i = 0; i < agent->shared_copy_count && i < CKPT_MAX_SHARED_COPIES; ++i) {
-    for (auto& region : tables.regions) {
-      if (region.start >= agent->shared_copies[i].start && region.end <= agent->shared_copies[i].end) {
-        region.flags |= image::kRegionShared;
-      }
-    }
+    tables.regions = mark_shared(std::move(tables.regions), agent->shared_copies[i]);
   }
   for (std::uint32_t i = 0; i < agent->descriptor_count && i < CKPT_MAX_DESCRIPTORS; ++i) {
     const auto& descriptor = agent->descriptors[i];

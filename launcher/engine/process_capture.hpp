@@ -24,6 +24,10 @@ struct MappedRegion {
 // Parses /proc/<pid>/maps into image regions with their kinds.
 std::vector<image::Region> read_memory_map(pid_t pid);
 
+// `regions` with the part inside `range` flagged kRegionShared, regions
+// split at the range's bounds (file offsets follow the split).
+std::vector<image::Region> mark_shared(std::vector<image::Region> regions, const CkptRange& range);
+
 // Whether a region's bytes go into the image.
 bool region_content_saved(const image::Region& region);
 
