@@ -83,17 +83,25 @@ void GenerationWriter::begin_process(const ProcessInfo& info) {
   in_process_ = true;
 }
 
-void GenerationWriter::add_page(std::uint64_t address, const std::byte* page) {
-  if (!in_process_) throw ImageError("add_page outside a process");
-  if (address % kPageSize != 0) throw ImageError("add_page: unaligned address");
+void GenerationWriter::accept_pages(const char* caller, std::uint64_t address, std::size_t count) {
+  if (!in_process_) throw ImageError(std::string(caller) + " outside a process");
+  if (address % kPageSize != 0) throw ImageError(std::string(caller) + ": unaligned address");
   if (any_page_ && address <= last_address_) {
-    throw ImageError("add_page: addresses must ascend within a process");
+    throw ImageError(std::string(caller) + ": addresses must ascend within a process");
   }
   any_page_ = true;
-  last_address_ = address;
+  last_address_ = address + (count - 1) * kPageSize;
+}
+
+void GenerationWriter::skip_zero_page(std::uint64_t address) {
+  ++zero_pages_;
+  if (options_.kind == GenerationKind::kIncremental) zero_pages_list_.push_back(address);
+}
+
+void GenerationWriter::add_page(std::uint64_t address, const std::byte* page) {
+  accept_pages("add_page", address, 1);
   if (is_zero_page(page)) {
-    ++zero_pages_;
-    if (options_.kind == GenerationKind::kIncremental) zero_pages_list_.push_back(address);
+    skip_zero_page(address);
     return;
   }
   std::memcpy(pipeline_->reserve(kPageSize), page, kPageSize);
@@ -116,12 +124,7 @@ void GenerationWriter::commit_pages(std::uint64_t address, std::size_t count) {
     pipeline_->commit(0);
     return;
   }
-  if (address % kPageSize != 0) throw ImageError("commit_pages: unaligned address");
-  if (any_page_ && address <= last_address_) {
-    throw ImageError("commit_pages: addresses must ascend within a process");
-  }
-  any_page_ = true;
-  last_address_ = address + (count - 1) * kPageSize;
+  accept_pages("commit_pages", address, count);
   // The pages sit at the start of the open space; keep the non-zero ones,
   // moved down over any zero pages before them.
   std::byte* const base = pipeline_->open_space().data();
@@ -130,8 +133,7 @@ void GenerationWriter::commit_pages(std::uint64_t address, std::size_t count) {
     const std::byte* page = base + i * kPageSize;
     const std::uint64_t page_address = address + i * kPageSize;
     if (is_zero_page(page)) {
-      ++zero_pages_;
-      if (options_.kind == GenerationKind::kIncremental) zero_pages_list_.push_back(page_address);
+      skip_zero_page(page_address);
       continue;
     }
     if (kept != i) std::memmove(base + kept * kPageSize, page, kPageSize);

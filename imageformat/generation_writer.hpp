@@ -73,6 +73,11 @@ class GenerationWriter {
   std::uint64_t zero_pages_skipped() const { return zero_pages_; }
 
  private:
+  // Checks that `count` pages from `address` may come next (inside a
+  // process, aligned, ascending) and records them as the last ones.
+  void accept_pages(const char* caller, std::uint64_t address, std::size_t count);
+  // Counts a zero page (and lists it in an incremental generation).
+  void skip_zero_page(std::uint64_t address);
   void end_storage_stream();
   void open_storage_stream();
 

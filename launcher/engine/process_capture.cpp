@@ -272,9 +272,9 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
   writer.begin_process(tables.info);
   const int memory = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
   if (memory < 0) throw std::runtime_error("cannot open " + proc + "/mem: " + std::strerror(errno));
-  auto read_into = [&](std::span<std::byte> space, std::uint64_t address) {
-    return ::pread(memory, space.data(), space.size(), static_cast<off_t>(address)) ==
-           static_cast<ssize_t>(space.size());
+  // Bytes read into `space` from `address` (-1: see errno).
+  auto read_into = [&](std::span<std::byte> space, std::uint64_t address) -> ssize_t {
+    return ::pread(memory, space.data(), space.size(), static_cast<off_t>(address));
   };
   try {
     for (const auto& region : tables.regions) {
@@ -282,7 +282,7 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
       for (std::uint64_t at = region.start; at < region.end;) {
         const std::span<std::byte> space = writer.page_space((region.end - at) / image::kPageSize);
         const std::size_t pages = space.size() / image::kPageSize;
-        if (read_into(space, at)) {
+        if (read_into(space, at) == static_cast<ssize_t>(space.size())) {
           writer.commit_pages(at, pages);
           captured.pages_read += pages;
           at += space.size();
@@ -294,7 +294,7 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
         writer.commit_pages(at, 0);
         for (std::size_t i = 0; i < pages; ++i, at += image::kPageSize) {
           const std::span<std::byte> page = writer.page_space(1);
-          const ssize_t got = ::pread(memory, page.data(), page.size(), static_cast<off_t>(at));
+          const ssize_t got = read_into(page, at);
           if (got == 0 || (got < 0 && errno != EIO)) {
             throw std::runtime_error("process " + std::to_string(inner_pid) +
                                      " ended while its memory was being read");
