@@ -69,6 +69,11 @@ bool wait_for_resume() {
   }
 }
 
+void end_twin(long twin) {
+  sys(SYS_kill, twin, 9);
+  sys(SYS_wait4, twin, nullptr, 0x40000000 /*__WALL*/, nullptr);
+}
+
 // Forks the copy-on-write twin the coordinator reads while the application
 // runs on. Returns its pid, or 0 when there is none (the application then
 // stays parked while the coordinator reads it). The twin first turns
@@ -98,26 +103,10 @@ long fork_twin() {
   sys(SYS_close, ready[0]);
   if (twin > 0 && got != 1) {
     report("the checkpoint twin failed; the application waits while memory is read");
-    sys(SYS_kill, twin, 9);
-    sys(SYS_wait4, twin, nullptr, 0x40000000 /*__WALL*/, nullptr);
+    end_twin(twin);
     return 0;
   }
   return twin > 0 ? twin : 0;
-}
-
-void record_agent_thread(CkptThreadRecord& record, int self) {
-  record.flags = CKPT_THREAD_IS_AGENT;
-  record.tid = self;
-  sys(SYS_arch_prctl, 0x1003 /*ARCH_GET_FS*/, &record.fs_base);
-  void* clear_tid = nullptr;
-  sys(SYS_prctl, 40 /*PR_GET_TID_ADDRESS*/, &clear_tid);
-  record.clear_child_tid = reinterpret_cast<unsigned long>(clear_tid);
-  unsigned long length = 0;
-  void* head = nullptr;
-  sys(SYS_get_robust_list, 0, &head, &length);
-  record.robust_head = reinterpret_cast<unsigned long>(head);
-  record.robust_length = length;
-  sys(SYS_prctl, PR_GET_NAME, record.name);
 }
 
 // One checkpoint (or, when it returns restored, the restart of one).
@@ -137,7 +126,8 @@ void serve_checkpoint(const CkptEpoch& request) {
   // Our own slot: we resume here after a restart, from the main thread.
   const unsigned slot = g_state.thread_count++;
   CkptThreadRecord& record = g_state.threads[slot];
-  record_agent_thread(record, self);
+  record_thread_kernel_state(record);
+  record.flags = CKPT_THREAD_IS_AGENT;
   g_state.restored = 0;
   if (ckpt_save_context(&record.context) == 0) {
     const long twin = fork_twin();
@@ -150,8 +140,7 @@ void serve_checkpoint(const CkptEpoch& request) {
     send_message(control_fd, &quiesced, sizeof quiesced);
     if (!wait_for_resume()) report("coordinator went away during a checkpoint; resuming");
     if (twin > 0) {
-      sys(SYS_kill, twin, 9);
-      sys(SYS_wait4, twin, nullptr, 0x40000000 /*__WALL*/, nullptr);
+      end_twin(twin);
     } else {
       release_parked_threads(parked);
     }

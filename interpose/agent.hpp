@@ -18,6 +18,9 @@ namespace ckpt::agent {
 extern CkptAgentState g_state;
 
 // ---- quiesce.cpp: parking and releasing application threads ----
+// Fills what only the calling thread can read: TID, TLS base, robust list,
+// clear-child-TID address, alternate signal stack, name.
+void record_thread_kernel_state(CkptThreadRecord& record);
 void install_quiesce_handler();
 // Signals every other thread and waits until all are parked; returns the
 // number parked, or -1 on timeout (threads that never park are resumed).

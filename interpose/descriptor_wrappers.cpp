@@ -2,12 +2,12 @@
 // close(), close_range() and closefrom() leave CKPT_AGENT_FD alone (as if
 // it were not open), so programs that close every descriptor above 2
 // before exec or at start-up keep running under ckpt.
-#include <dlfcn.h>
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.hpp"
+#include "next_symbol.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
 
@@ -32,18 +32,12 @@ extern "C" {
 
 __attribute__((visibility("default"))) int close(int fd) {
   using CloseFunction = int (*)(int);
-  // Resolved on first use; racing threads store the same value.
   static CloseFunction real_close = nullptr;
-  CloseFunction function = __atomic_load_n(&real_close, __ATOMIC_RELAXED);
-  if (function == nullptr) {
-    function = reinterpret_cast<CloseFunction>(dlsym(RTLD_NEXT, "close"));
-    __atomic_store_n(&real_close, function, __ATOMIC_RELAXED);
-  }
   if (fd == CKPT_AGENT_FD && agent_fd_open()) {
     errno = EBADF;
     return -1;
   }
-  return function(fd);
+  return ckpt::agent::next_symbol(real_close, "close")(fd);
 }
 
 __attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags) {

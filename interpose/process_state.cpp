@@ -146,12 +146,7 @@ void restore_executable_link() {
     report("cannot open the checkpointed program; /proc/self/exe shows the restorer");
     return;
   }
-  struct {
-    uint64_t fields[CKPT_MM_FIELDS];
-    uint64_t auxv;
-    uint32_t auxv_size;
-    uint32_t exe_fd;
-  } map{};
+  CkptPrctlMmMap map{};
   for (int i = 0; i < CKPT_MM_FIELDS; ++i) map.fields[i] = g_state.restored_mm[i];
   map.exe_fd = static_cast<uint32_t>(fd);  // auxv_size 0: auxv stays as restored
   if (sys(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &map, sizeof map, 0) < 0) {

@@ -90,6 +90,15 @@ enum CkptMmField {
   CKPT_MM_ARG_END, CKPT_MM_ENV_START, CKPT_MM_ENV_END, CKPT_MM_FIELDS
 };
 
+/* struct prctl_mm_map (PR_SET_MM_MAP), used by the restorer and by the
+ * agent (to set /proc/self/exe after a restart). */
+typedef struct {
+  uint64_t fields[CKPT_MM_FIELDS];
+  uint64_t auxv;
+  uint32_t auxv_size; /* 0: leave auxv as it is */
+  uint32_t exe_fd;    /* (uint32_t)-1: leave /proc/self/exe as it is */
+} CkptPrctlMmMap;
+
 /* Per-process facts the image keeps in its "misc" blob (format v1). */
 typedef struct {
   uint64_t magic;         /* CKPT_AGENT_MAGIC */

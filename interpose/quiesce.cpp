@@ -38,28 +38,6 @@ extern "C" void ckpt_signal_return();
 asm(".text\n.hidden ckpt_signal_return\nckpt_signal_return:\n"
     "  movq $15, %rax\n  syscall\n");
 
-void record_kernel_state(CkptThreadRecord& record) {
-  record.tid = current_tid();
-  sys(SYS_arch_prctl, ARCH_GET_FS, &record.fs_base);
-  unsigned long length = 0;
-  void* head = nullptr;
-  if (sys(SYS_get_robust_list, 0, &head, &length) == 0) {
-    record.robust_head = reinterpret_cast<unsigned long>(head);
-    record.robust_length = length;
-  }
-  void* clear_tid = nullptr;
-  if (sys(SYS_prctl, PR_GET_TID_ADDRESS, &clear_tid) == 0) {
-    record.clear_child_tid = reinterpret_cast<unsigned long>(clear_tid);
-  }
-  stack_t stack{};
-  if (sys(SYS_sigaltstack, nullptr, &stack) == 0) {
-    record.altstack_sp = reinterpret_cast<unsigned long>(stack.ss_sp);
-    record.altstack_size = stack.ss_size;
-    record.altstack_flags = stack.ss_flags & ~SS_ONSTACK;
-  }
-  sys(SYS_prctl, PR_GET_NAME, record.name);
-}
-
 void leave_handler() {
   __atomic_fetch_add(&g_state.left, 1, __ATOMIC_SEQ_CST);
   futex_wake_all(&g_state.left);
@@ -89,7 +67,7 @@ void quiesce_handler(int, siginfo_t*, void*) {
   }
   CkptThreadRecord& record = g_state.threads[slot];
   record.flags = 0;
-  record_kernel_state(record);
+  record_thread_kernel_state(record);
   take_pending_signals();
   if (ckpt_save_context(&record.context) == 0) {
     __atomic_fetch_add(&g_state.parked, 1, __ATOMIC_SEQ_CST);
@@ -126,6 +104,28 @@ bool contains(const int* values, int count, int value) {
 }
 
 }  // namespace
+
+void record_thread_kernel_state(CkptThreadRecord& record) {
+  record.tid = current_tid();
+  sys(SYS_arch_prctl, ARCH_GET_FS, &record.fs_base);
+  unsigned long length = 0;
+  void* head = nullptr;
+  if (sys(SYS_get_robust_list, 0, &head, &length) == 0) {
+    record.robust_head = reinterpret_cast<unsigned long>(head);
+    record.robust_length = length;
+  }
+  void* clear_tid = nullptr;
+  if (sys(SYS_prctl, PR_GET_TID_ADDRESS, &clear_tid) == 0) {
+    record.clear_child_tid = reinterpret_cast<unsigned long>(clear_tid);
+  }
+  stack_t stack{};
+  if (sys(SYS_sigaltstack, nullptr, &stack) == 0) {
+    record.altstack_sp = reinterpret_cast<unsigned long>(stack.ss_sp);
+    record.altstack_size = stack.ss_size;
+    record.altstack_flags = stack.ss_flags & ~SS_ONSTACK;
+  }
+  sys(SYS_prctl, PR_GET_NAME, record.name);
+}
 
 void install_quiesce_handler() {
   KernelSigaction action{};

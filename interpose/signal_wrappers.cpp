@@ -5,23 +5,15 @@
 // taken out of every mask the application sets or waits on, and installing
 // a handler for it fails with EINVAL, as glibc does for its own internal
 // signals.
-#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 
+#include "next_symbol.hpp"
 #include "protocol.h"
 
 namespace {
 
-template <class Function>
-Function next_symbol(Function& cache, const char* name) {
-  Function function = __atomic_load_n(&cache, __ATOMIC_RELAXED);
-  if (function == nullptr) {
-    function = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
-    __atomic_store_n(&cache, function, __ATOMIC_RELAXED);
-  }
-  return function;
-}
+using ckpt::agent::next_symbol;
 
 // A copy of `set` without our signal (nullptr stays nullptr).
 const sigset_t* without_ours(const sigset_t* set, sigset_t& copy) {

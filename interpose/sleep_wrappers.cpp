@@ -7,12 +7,12 @@
 // remaining time when the interruption was ours (the quiesce handler counts
 // them per thread); a signal of the application still interrupts them as
 // usual. They call libc's own functions, so cancellation points stay.
-#include <dlfcn.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.hpp"
+#include "next_symbol.hpp"
 #include "wrapper_guard.hpp"
 
 namespace {
@@ -21,12 +21,7 @@ using ClockNanosleep = int (*)(clockid_t, int, const timespec*, timespec*);
 
 ClockNanosleep real_clock_nanosleep() {
   static ClockNanosleep real = nullptr;
-  ClockNanosleep function = __atomic_load_n(&real, __ATOMIC_RELAXED);
-  if (function == nullptr) {
-    function = reinterpret_cast<ClockNanosleep>(dlsym(RTLD_NEXT, "clock_nanosleep"));
-    __atomic_store_n(&real, function, __ATOMIC_RELAXED);
-  }
-  return function;
+  return ckpt::agent::next_symbol(real, "clock_nanosleep");
 }
 
 // clock_nanosleep's contract (returns an error number), resuming after

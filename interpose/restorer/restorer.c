@@ -290,12 +290,7 @@ static void set_final_protections(void) {
 }
 
 static void set_mm_fields(void) {
-  struct {
-    uint64_t fields[CKPT_MM_FIELDS];
-    uint64_t auxv;
-    uint32_t auxv_size;
-    uint32_t exe_fd;
-  } map;
+  CkptPrctlMmMap map;
   for (int i = 0; i < CKPT_MM_FIELDS; i++) map.fields[i] = layout.facts.mm[i];
   map.auxv = (uint64_t)layout.facts.auxv;
   map.auxv_size = layout.facts.auxv_words * 8;
