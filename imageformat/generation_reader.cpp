@@ -92,6 +92,7 @@ ProcessTables GenerationReader::read_tables(std::int64_t pid) const {
   tables.thread_state = h5::read_bytes_dataset(group, "thread_state");
   tables.descriptors = h5::read_table(group, "descriptors", descriptor_columns());
   tables.misc = h5::read_bytes_dataset(group, "misc");
+  if (h5::exists(group, "channels")) tables.channels = h5::read_bytes_dataset(group, "channels");
   return tables;
 }
 

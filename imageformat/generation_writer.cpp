@@ -157,6 +157,7 @@ void GenerationWriter::end_process(const ProcessTables& tables) {
   h5::write_bytes_dataset(process_group_, "thread_state", tables.thread_state);
   h5::write_table(process_group_, "descriptors", tables.descriptors, descriptor_columns());
   h5::write_bytes_dataset(process_group_, "misc", tables.misc);
+  if (!tables.channels.empty()) h5::write_bytes_dataset(process_group_, "channels", tables.channels);
   process_group_.reset();
 }
 

@@ -101,6 +101,9 @@ struct ProcessTables {
   std::vector<std::uint8_t> thread_state;
   std::vector<DescriptorRecord> descriptors;
   std::vector<std::uint8_t> misc;  // engine-defined: dispositions, rlimits, timers...
+  // engine-defined: pipes and sockets the process holds, with the bytes in
+  // flight at the checkpoint (dataset "channels", absent when empty)
+  std::vector<std::uint8_t> channels;
   bool operator==(const ProcessTables&) const = default;
 };
 

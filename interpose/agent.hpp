@@ -62,7 +62,13 @@ void restore_thread_kernel_state(const CkptThreadRecord& record);
 
 // ---- messaging (agent.cpp) ----
 bool send_message(int fd, const void* message, unsigned long size);
-long receive_message(int fd, void* buffer, unsigned long capacity);
+// One message; descriptors passed with it (SCM_RIGHTS) go to `fds`
+// (at most CKPT_DESCRIPTORS_PER_MESSAGE, count in *fd_count) or are closed.
+long receive_message(int fd, void* buffer, unsigned long capacity, int* fds = nullptr,
+                     int* fd_count = nullptr);
+// In the child of fork(): connect to the coordinator and start its own
+// checkpoint thread (the parent's does not exist here).
+void register_forked_child();
 // One line on stderr, prefixed "ckpt-agent[pid]: ".
 void report(const char* text);
 

@@ -65,8 +65,9 @@ void capture_descriptors(int control_fd) {
 // and stderr are the restarting command's own and are left alone.
 void reopen_descriptor(const CkptDescriptorRecord& record) {
   if (record.fd <= 2) return;
+  // Pipes, FIFOs and sockets are recreated by the coordinator and passed in.
   const bool reopenable = record.kind == 0 || record.kind == 1 || record.kind == 2;
-  if (!reopenable || record.path[0] != '/') return;  // pipes, sockets: later issues
+  if (!reopenable || record.path[0] != '/') return;
   const int flags = (record.open_flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC;
   const int fd = static_cast<int>(sys(SYS_openat, AT_FDCWD, record.path, flags, 0));
   if (fd < 0) {

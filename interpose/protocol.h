@@ -18,7 +18,8 @@ extern "C" {
 
 /* Environment handed to every application process. */
 #define CKPT_ENV_CONTROL_FD "CKPT_CONTROL_FD"   /* fd of the agent's socket */
-#define CKPT_ENV_LIBRARY "CKPT_AGENT_LIBRARY"   /* absolute path of the agent */
+#define CKPT_ENV_AGENT_SOCKET "CKPT_AGENT_SOCKET" /* where new processes register */
+#define CKPT_AGENT_SOCKET_BYTES 108                /* sun_path */
 
 /* The agent keeps its socket on this descriptor, out of the way of the
  * application's own numbers (hidden from close_range/closefrom loops). */
@@ -39,12 +40,17 @@ enum CkptMessageType {
   CKPT_MSG_RESTORED = 6,       /* agent -> coord after a restart: CkptHello */
   CKPT_MSG_FAILED = 7,         /* agent -> coord: CkptFailure */
   CKPT_MSG_TWIN = 8,           /* the agent's frozen copy -> coord: CkptHello */
+  CKPT_MSG_RELEASE = 9,        /* coord -> agent: the whole group is quiesced; run on
+                                  while the twin is read (CkptEpoch) */
+  CKPT_MSG_DESCRIPTORS = 10,   /* coord -> agent after a restart: CkptDescriptorBatch
+                                  with the descriptors as SCM_RIGHTS */
   CKPT_MSG_RESTORER_HELLO = 20,  /* restorer -> coord: CkptRestorerHello */
   CKPT_MSG_LAYOUT = 21,        /* coord -> restorer: CkptLayout */
   CKPT_MSG_REGIONS = 25,       /* coord -> restorer: CkptRegionBatch */
   CKPT_MSG_MAPPED = 22,        /* restorer -> coord: header only */
   CKPT_MSG_PAGES_WRITTEN = 23, /* coord -> restorer: header only */
-  CKPT_MSG_RESTORER_ERROR = 24 /* restorer -> coord: CkptFailure */
+  CKPT_MSG_RESTORER_ERROR = 24, /* restorer -> coord: CkptFailure */
+  CKPT_MSG_TREE = 26           /* coord -> restorer: CkptTree (children to create) */
 };
 
 typedef struct {
@@ -81,7 +87,42 @@ typedef struct {
   char reason[256];
 } CkptFailure;
 
+/* Descriptors recreated by the coordinator (pipes, sockets) travel as
+ * SCM_RIGHTS; entry i says where the i-th passed descriptor goes. */
+#define CKPT_DESCRIPTORS_PER_MESSAGE 64
+typedef struct {
+  int32_t fd;
+  int32_t fd_flags;
+} CkptPassedDescriptor;
+
+typedef struct {
+  CkptMessageHeader header;
+  uint32_t count;
+  uint32_t pad;
+  CkptPassedDescriptor entries[CKPT_DESCRIPTORS_PER_MESSAGE];
+} CkptDescriptorBatch;
+
 /* ---- restart: what the coordinator tells the restorer ---- */
+
+/* A child the restorer creates (clone3 with set_tid) before it rebuilds
+ * its own memory: a live process (its own restorer, which registers on
+ * the agent socket) or a zombie that exits at once with its status. */
+typedef struct {
+  int32_t pid, pgid, sid;
+  int32_t exit_signal;  /* signal the parent gets when it ends (SIGCHLD) */
+  int32_t zombie;       /* 1: exits at once with wait_status */
+  int32_t wait_status;  /* as waitpid() reports it */
+} CkptChildEntry;
+
+#define CKPT_MAX_CHILDREN 128
+
+typedef struct {
+  CkptMessageHeader header;
+  uint32_t count;
+  uint32_t pad;
+  char agent_socket[CKPT_AGENT_SOCKET_BYTES]; /* for the children's restorers and agents */
+  CkptChildEntry children[CKPT_MAX_CHILDREN];
+} CkptTree;
 
 /* mm fields for prctl(PR_SET_MM_MAP), in struct prctl_mm_map order. */
 enum CkptMmField {
@@ -106,13 +147,22 @@ typedef struct {
   uint64_t mm[CKPT_MM_FIELDS];
   uint64_t auxv[128];
   uint32_t auxv_words;
-  uint32_t pad;
+  uint32_t exit_signal;    /* sent to the parent at exit; 0 in old images: SIGCHLD */
   /* compatibility: the machine the checkpoint was taken on */
   char kernel_release[65];
   char pad2[7];
   uint64_t vdso_bytes;     /* size of [vdso] */
   char cpu_flags[2048];    /* /proc/cpuinfo "flags" of the first CPU */
 } CkptProcessFacts;
+
+/* The "misc" blob of a process that had exited but was not yet waited for
+ * (a zombie): restored as a child that exits at once with the status. */
+#define CKPT_ZOMBIE_MAGIC 0x636b70747a6f6d62ull /* "ckptzomb" */
+typedef struct {
+  uint64_t magic; /* CKPT_ZOMBIE_MAGIC */
+  int32_t wait_status;
+  int32_t exit_signal;
+} CkptZombieFacts;
 
 typedef struct {
   CkptMessageHeader header;
@@ -254,6 +304,12 @@ typedef struct {
   /* set by the restorer: the memory descriptor fields it restored, for
    * setting /proc/self/exe once the restorer's own mapping is gone */
   uint64_t restored_mm[CKPT_MM_FIELDS];
+  /* where children and exec'd programs register (set at start-up; the
+   * restorer sets it again after a restart), and the agent's own path */
+  char agent_socket[CKPT_AGENT_SOCKET_BYTES];
+  char library[CKPT_PATH_BYTES];
+  int32_t control_fd;           /* -1: inert (not under ckpt) */
+  int32_t pad_control;
 } CkptAgentState;
 
 #ifdef __cplusplus

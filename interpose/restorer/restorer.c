@@ -2,10 +2,13 @@
  *
  * Freestanding static program (no libc, raw system calls), linked at an
  * address images do not use (see CMakeLists.txt). Started by the restart
- * init with the control socket on fd 3 and the process's original PID.
- *   1. switch to a stack inside our own image;
- *   2. tell the coordinator our PID and address range; receive the layout
- *      (regions, mm fields, auxv, agent address);
+ * init with the process's original PID and the coordinator's agent socket
+ * as argv[1].
+ *   1. switch to a stack inside our own image; connect to the coordinator;
+ *   2. tell it our PID and address range; receive the tree (the children
+ *      to create: each a copy of us with its original PID, which starts
+ *      again at 1 for itself, or a zombie that exits at once with its
+ *      status); receive the layout (regions, mm fields, auxv, agent address);
  *   3. unmap everything that is not ours, move [vvar]/[vvar_vclock]/[vdso]
  *      to their saved addresses, map every region writable (shared file
  *      mappings straight from their file);
@@ -36,6 +39,16 @@
 #define SYS_arch_prctl 158
 #define SYS_set_tid_address 218
 #define SYS_dup3 292
+#define SYS_socket 41
+#define SYS_connect 42
+#define SYS_kill 62
+#define SYS_setpgid 109
+#define SYS_getpgid 121
+#define SYS_setsid 112
+#define SYS_nanosleep 35
+#define SYS_prlimit64 302
+#define SYS_rt_sigaction 13
+#define SYS_clone3 435
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -80,6 +93,8 @@ extern char __executable_start[];
 extern char _end[];
 
 static CkptLayout layout;
+static CkptTree tree;
+static char agent_socket[CKPT_AGENT_SOCKET_BYTES];
 static CkptRegionEntry regions[8192];
 static uint32_t region_count;
 static char maps_text[1 << 20];
@@ -299,15 +314,109 @@ static void set_mm_fields(void) {
   if (status < 0) fail("restorer: cannot restore the memory descriptor (PR_SET_MM_MAP)", status);
 }
 
-__attribute__((noreturn)) void restorer_main(void) {
+/* Connects to the coordinator's agent socket and puts it on CONTROL_FD. */
+static void connect_coordinator(void) {
+  struct {
+    uint16_t family;
+    char path[CKPT_AGENT_SOCKET_BYTES];
+  } address;
+  memset(&address, 0, sizeof address);
+  address.family = 1; /* AF_UNIX */
+  copy_bytes(address.path, agent_socket, sizeof address.path - 1);
+  long fd = SC3(SYS_socket, 1, 5 /* SOCK_SEQPACKET */, 0);
+  if (fd < 0 || SC3(SYS_connect, fd, &address, sizeof address) < 0) SC1(SYS_exit_group, 126);
+  if (fd != CONTROL_FD) {
+    SC3(SYS_dup3, fd, CONTROL_FD, 0);
+    SC1(SYS_close, fd);
+  }
+}
+
+static void pause_briefly(void) {
+  struct {
+    long seconds, nanoseconds;
+  } millisecond = {0, 1000000};
+  SC2(SYS_nanosleep, &millisecond, 0);
+}
+
+/* A child that had exited but was not waited for: end it the same way. */
+static __attribute__((noreturn)) void become_zombie(const CkptChildEntry* child) {
+  const int status = child->wait_status;
+  const int signal = status & 0x7f;
+  if (signal != 0 && signal != 0x7f) {
+    uint64_t no_core[2] = {0, 0};
+    SC4(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, no_core, 0);
+    struct {
+      uint64_t handler, flags, restorer, mask;
+    } default_action = {0, 0, 0, 0};
+    SC4(SYS_rt_sigaction, signal, &default_action, 0, 8);
+    uint64_t none = 0;
+    SC4(SYS_rt_sigprocmask, 2, &none, 0, 8);
+    SC2(SYS_kill, SC0(SYS_getpid), signal);
+  }
+  SC1(SYS_exit_group, (status >> 8) & 0xff);
+  __builtin_unreachable();
+}
+
+/* Creates the children of the tree. Returns in the parent (0) and in
+ * every live child (its entry), which then restores itself. */
+static const CkptChildEntry* create_children(void) {
+  for (uint32_t i = 0; i < tree.count && i < CKPT_MAX_CHILDREN; i++) {
+    const CkptChildEntry* child = &tree.children[i];
+    struct {
+      uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+          set_tid_size, cgroup;
+    } arguments;
+    memset(&arguments, 0, sizeof arguments);
+    int64_t wanted = child->pid;
+    arguments.exit_signal = child->exit_signal > 0 ? (uint64_t)child->exit_signal : 17;
+    arguments.set_tid = (uint64_t)&wanted;
+    arguments.set_tid_size = 1;
+    long created = SC2(SYS_clone3, &arguments, sizeof arguments);
+    if (created < 0) fail("restorer: cannot create a child with its saved PID (clone3)", created);
+    if (created == 0) {
+      if (child->zombie) become_zombie(child);
+      if (child->sid == child->pid) {
+        SC0(SYS_setsid);
+      } else if (child->pgid == child->pid) {
+        SC2(SYS_setpgid, 0, 0);
+      } else if (child->pgid != 0 && child->pgid != SC1(SYS_getpgid, 0)) {
+        /* a group led by a sibling that may not have set it up yet */
+        for (int attempt = 0; attempt < 2000 && SC2(SYS_setpgid, 0, child->pgid) < 0; attempt++) {
+          pause_briefly();
+        }
+      }
+      SC1(SYS_close, CONTROL_FD);
+      return child;
+    }
+  }
+  return 0;
+}
+
+static void say_hello(CkptRestorerHello* hello) {
+  memset(hello, 0, sizeof *hello);
+  hello->header.type = CKPT_MSG_RESTORER_HELLO;
+  hello->header.size = sizeof *hello;
+  hello->pid = (int32_t)SC0(SYS_getpid);
+  hello->own_start = (uint64_t)__executable_start;
+  hello->own_end = ((uint64_t)_end + 4095) & ~4095ull;
+  SC6(SYS_sendto, CONTROL_FD, hello, sizeof *hello, 0x4000, 0, 0);
+}
+
+__attribute__((noreturn)) void restorer_main(long* initial_stack) {
+  const long argc = initial_stack[0];
+  char** argv = (char**)(initial_stack + 1);
+  if (argc < 2 || text_length(argv[1]) >= sizeof agent_socket) SC1(SYS_exit_group, 126);
+  copy_bytes(agent_socket, argv[1], text_length(argv[1]) + 1);
   CkptRestorerHello hello;
-  memset(&hello, 0, sizeof hello);
-  hello.header.type = CKPT_MSG_RESTORER_HELLO;
-  hello.header.size = sizeof hello;
-  hello.pid = (int32_t)SC0(SYS_getpid);
-  hello.own_start = (uint64_t)__executable_start;
-  hello.own_end = ((uint64_t)_end + 4095) & ~4095ull;
-  SC6(SYS_sendto, CONTROL_FD, &hello, sizeof hello, 0x4000, 0, 0);
+  for (;;) {
+    connect_coordinator();
+    say_hello(&hello);
+    if (receive(&tree, sizeof tree) != (long)sizeof tree || tree.header.type != CKPT_MSG_TREE) {
+      fail("restorer: no process tree from the coordinator", 0);
+    }
+    /* a live child starts over as itself; the parent goes on */
+    if (!create_children()) break;
+  }
 
   if (receive(&layout, sizeof layout) != (long)sizeof layout ||
       layout.header.type != CKPT_MSG_LAYOUT) {
@@ -351,6 +460,7 @@ __attribute__((noreturn)) void restorer_main(void) {
   for (int i = 0; i < CKPT_MM_FIELDS; i++) agent->restored_mm[i] = layout.facts.mm[i];
   agent->restorer_start = hello.own_start;
   agent->restorer_end = hello.own_end;
+  copy_bytes(agent->agent_socket, agent_socket, sizeof agent->agent_socket);
 
   long moved = SC3(SYS_dup3, CONTROL_FD, CKPT_AGENT_FD, O_CLOEXEC);
   if (moved < 0) fail("restorer: cannot place the control socket", moved);
@@ -384,6 +494,7 @@ __asm__(
     ".text\n"
     ".globl _start\n"
     "_start:\n"
+    "  movq %rsp, %rdi\n"
     "  leaq restorer_stack+262144(%rip), %rsp\n"
     "  andq $-16, %rsp\n"
     "  call restorer_main\n"

@@ -77,6 +77,27 @@ int listen_control_socket(const std::string& path) {
   return fd;
 }
 
+std::string agent_socket_path(const std::string& image_path) {
+  std::string path = control_socket_path(image_path);
+  return path.substr(0, path.size() - 5) + ".agents";
+}
+
+int listen_agent_socket(const std::string& path) {
+  ensure_private_folder(std::filesystem::path(path).parent_path());
+  ::unlink(path.c_str());  // the control socket next to it proved we are alone
+  const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const sockaddr_un address = address_of(path);
+  const int enable = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &enable, sizeof enable) != 0 ||
+      ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, 128) != 0) {
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot listen on " + path + ": " + std::strerror(saved));
+  }
+  return fd;
+}
+
 bool peer_is_owner(int fd) {
   ucred credentials{};
   socklen_t size = sizeof credentials;

@@ -17,6 +17,12 @@ int listen_control_socket(const std::string& path);
 // Connects; returns -1 with errno set when nothing listens.
 int connect_control_socket(const std::string& path);
 
+// Where the group's processes register: the control socket's path with
+// ".agents" instead of ".sock" (SOCK_SEQPACKET, every message carries its
+// sender's PID). Listened on while a group runs.
+std::string agent_socket_path(const std::string& image_path);
+int listen_agent_socket(const std::string& path);
+
 // Whether the peer of a connected socket runs as our uid.
 bool peer_is_owner(int fd);
 

@@ -1,5 +1,6 @@
 #include "coordinator.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -87,12 +88,18 @@ Coordinator::Coordinator(CoordinatorSettings settings) : settings_(std::move(set
   if (!image_folder.empty()) std::filesystem::create_directories(image_folder);
   socket_path_ = control_socket_path(settings_.image_path);
   listen_fd_ = listen_control_socket(socket_path_);
+  agent_socket_path_ = agent_socket_path(settings_.image_path);
+  agent_listen_fd_ = listen_agent_socket(agent_socket_path_);
 }
 
 Coordinator::~Coordinator() {
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(socket_path_.c_str());
+  }
+  if (agent_listen_fd_ >= 0) {
+    ::close(agent_listen_fd_);
+    ::unlink(agent_socket_path_.c_str());
   }
   if (init_pid_ > 0) {
     ::kill(init_pid_, SIGKILL);
@@ -118,6 +125,7 @@ int Coordinator::launch(const AppCommand& command) {
   set_environment(environment, "LD_PRELOAD",
                   agent_library_path() + (preload.empty() ? "" : ":" + preload));
   set_environment(environment, CKPT_ENV_CONTROL_FD, std::to_string(child_end));
+  set_environment(environment, CKPT_ENV_AGENT_SOCKET, agent_socket_path_);
   // rseq registrations are per-thread kernel state that a restart cannot
   // carry over; glibc falls back to plain system calls without it.
   const std::string tunables = environment_value(environment, "GLIBC_TUNABLES");
@@ -153,7 +161,8 @@ void Coordinator::arm_interval_timer() {
 int Coordinator::run() {
   for (;;) {
     if (exit_code_) return *exit_code_;
-    std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0},
+                               {agent_listen_fd_, POLLIN, 0}};
     for (const auto& member : members_) fds.push_back({member.channel.fd(), POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
@@ -183,9 +192,39 @@ int Coordinator::run() {
         ::close(client);
       }
     }
-    for (std::size_t i = 3; i < fds.size(); ++i) {
-      if (fds[i].revents & (POLLIN | POLLHUP)) handle_agent_message();
+    if (fds[3].revents & POLLIN) accept_new_members(0);
+    for (std::size_t i = 4; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP)) {
+        handle_agent_message();
+        break;
+      }
     }
+  }
+}
+
+std::size_t Coordinator::accept_new_members(std::uint64_t epoch_to_send) {
+  std::size_t accepted = 0;
+  for (;;) {
+    // (the listening socket is non-blocking; the accepted one blocks)
+    const int fd = ::accept4(agent_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return accepted;
+    Member member;
+    member.channel = Channel(fd);
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0) member.outer_pid = credentials.pid;
+    if (epoch_to_send != 0) {
+      // It joined during a checkpoint: it takes part (the request waits in
+      // its socket until its checkpoint thread runs).
+      CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch_to_send};
+      try {
+        member.channel.send(&request, sizeof request);
+      } catch (const std::exception&) {
+        member.gone = true;
+      }
+    }
+    members_.push_back(std::move(member));
+    ++accepted;
   }
 }
 
@@ -197,6 +236,7 @@ void Coordinator::handle_agent_message() {
       const auto message = member.channel.receive(std::chrono::milliseconds(1000));
       const auto header = message_as<CkptMessageHeader>(message);
       if (header.type == CKPT_MSG_HELLO) {
+        // A new process, or one that exec'd a new program (same socket).
         const auto hello = message_as<CkptHello>(message);
         member.inner_pid = hello.pid;
         member.outer_pid = member.channel.peer_pid();
@@ -209,9 +249,7 @@ void Coordinator::handle_agent_message() {
       member.channel = Channel();
     }
   }
-  members_.erase(std::remove_if(members_.begin(), members_.end(),
-                                [](const Member& member) { return member.channel.fd() < 0; }),
-                 members_.end());
+  members_.remove_if([](const Member& member) { return member.channel.fd() < 0; });
 }
 
 void Coordinator::handle_signal(int signal) {

@@ -6,12 +6,14 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <list>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "channel.hpp"
 #include "codec.hpp"
+#include "group_processes.hpp"
 
 namespace ckpt::engine {
 
@@ -49,16 +51,31 @@ class Coordinator {
   int restart();
 
  private:
+  // A process of the group with its control socket.
   struct Member {
     Channel channel;
     pid_t outer_pid = -1;
     pid_t inner_pid = -1;
     std::uint64_t agent_state = 0;
-    bool registered = false;
+    bool registered = false;  // said HELLO
+    // during a checkpoint
+    bool quiesced = false;
+    bool twin_expected = false;
+    pid_t twin = -1;     // outer PID of its twin
+    bool gone = false;   // its socket closed (it exited)
   };
 
   int run();
   void handle_agent_message();
+  // Accepts every pending connection on the agent socket as a new member.
+  // Returns how many.
+  std::size_t accept_new_members(std::uint64_t epoch_to_send);
+  // Handles one message of `member` during a checkpoint of `epoch`.
+  void handle_checkpoint_message(Member& member, std::uint64_t epoch);
+  // Phase 1: until every process of the group is quiesced (or a zombie).
+  void quiesce_group(std::uint64_t epoch);
+  // RESUME to everyone; waits for RESUMED of those that quiesced.
+  void resume_group(std::uint64_t epoch);
   void handle_control_client(int client);
   void handle_signal(int signal);
   // Takes one checkpoint; returns the committed generation. Throws with
@@ -70,8 +87,11 @@ class Coordinator {
   void say(const std::string& line) const;
 
   CoordinatorSettings settings_;
-  std::vector<Member> members_;
+  std::list<Member> members_;
+  std::vector<GroupProcess> group_snapshot_;  // the group at the last quiesce  // stable addresses: members join during checkpoints
   pid_t init_pid_ = -1;
+  int agent_listen_fd_ = -1;
+  std::string agent_socket_path_;
   int signal_fd_ = -1;
   int timer_fd_ = -1;
   int listen_fd_ = -1;

@@ -1,98 +1,188 @@
-// Coordinator::checkpoint and Coordinator::restart: the two-phase
-// checkpoint of the group and rebuilding it from an image.
-#include <sys/wait.h>
+// Coordinator::checkpoint: the two-phase checkpoint of the whole group.
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <set>
 #include <stdexcept>
 
-#include "chain.hpp"
 #include "coordinator.hpp"
-#include "group_init.hpp"
+#include "coordinator_channels.hpp"
+#include "engine_text.hpp"
+#include "group_processes.hpp"
 #include "image.hpp"
-#include "machine_facts.hpp"
 #include "process_capture.hpp"
-#include "process_restore.hpp"
-#include "structure_check.hpp"
 
 namespace ckpt::engine {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string format_mib(std::uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return text;
-}
-
-}  // namespace
-
-std::uint64_t Coordinator::checkpoint() {
-  if (members_.empty()) throw std::runtime_error("no running process to checkpoint");
-  for (const auto& member : members_) {
-    if (!member.registered) {
-      throw std::runtime_error("the application has not registered with ckpt (statically linked, "
-                               "or still starting)");
-    }
-  }
-  const auto started = Clock::now();
-  const std::uint64_t epoch = ++epoch_;
-  // Phase 1: every process of the group quiesces before anything is written.
-  std::vector<Member*> quiesced;
-  auto resume_all = [&] {
-    // Everyone gets RESUME, also a process that has not answered yet: it
-    // will find it queued when it does. Only the quiesced ones are awaited.
-    for (auto& member : members_) {
-      CkptEpoch resume{{CKPT_MSG_RESUME, sizeof(CkptEpoch)}, epoch};
-      try {
-        member.channel.send(&resume, sizeof resume);
-      } catch (const std::exception&) {
-      }
-    }
-    for (Member* member : quiesced) {
-      try {
-        for (;;) {
-          const auto message = member->channel.receive(settings_.timeout);
-          if (message_as<CkptMessageHeader>(message).type == CKPT_MSG_RESUMED) break;
-        }
-      } catch (const std::exception&) {
-        // A process that died meanwhile: its exit reaches us as SIGCHLD.
-      }
-    }
-  };
-  std::uint64_t generation = 0;
-  std::uint64_t bytes = 0;
-  double stopped_seconds = 0;
+void Coordinator::handle_checkpoint_message(Member& member, std::uint64_t epoch) {
+  std::vector<std::byte> message;
   try {
-    for (auto& member : members_) {
+    message = member.channel.receive(settings_.timeout);
+  } catch (const std::exception& error) {
+    // A process that failed to quiesce fails the checkpoint; one whose
+    // socket closed has exited (it is a zombie or gone: see quiesce_group).
+    if (std::string(error.what()) != "the process went away") throw;
+    member.gone = true;
+    return;
+  }
+  const auto header = message_as<CkptMessageHeader>(message);
+  if (header.type == CKPT_MSG_HELLO) {
+    // New, or it exec'd a new program: that one gets the request (again;
+    // an epoch served already is skipped by the agent).
+    const auto hello = message_as<CkptHello>(message);
+    const bool exec = member.registered;
+    member.inner_pid = hello.pid;
+    member.outer_pid = member.channel.peer_pid();
+    member.agent_state = hello.agent_state;
+    member.registered = true;
+    if (exec && !member.quiesced) {
       CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch};
       member.channel.send(&request, sizeof request);
     }
-    // Each process answers QUIESCED and, when it could fork one, its
-    // frozen copy-on-write twin says TWIN (in either order).
-    std::vector<pid_t> memory_source;
+  } else if (header.type == CKPT_MSG_QUIESCED && message_as<CkptQuiesced>(message).epoch == epoch) {
+    member.quiesced = true;
+    member.twin_expected = message_as<CkptQuiesced>(message).twin_pid != 0;
+  } else if (header.type == CKPT_MSG_TWIN) {
+    member.twin = member.channel.peer_pid();
+  }  // anything else is stale (an earlier, abandoned epoch)
+}
+
+void Coordinator::quiesce_group(std::uint64_t epoch) {
+  for (auto& member : members_) {
+    member.quiesced = member.gone = member.twin_expected = false;
+    member.twin = -1;
+    CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch};
+    try {
+      member.channel.send(&request, sizeof request);
+    } catch (const std::exception&) {
+      member.gone = true;
+    }
+  }
+  const auto deadline = Clock::now() + settings_.timeout;
+  std::map<pid_t, Clock::time_point> unknown_since;
+  for (;;) {
+    if (Clock::now() > deadline) throw std::runtime_error("timed out waiting for the group to quiesce");
+    auto done = [](const Member& member) {
+      return member.gone || (member.quiesced && (!member.twin_expected || member.twin > 0));
+    };
+    // Every member answers QUIESCED and, when it forked one, its twin says
+    // TWIN; processes may join (fork, spawn) or exec meanwhile.
+    std::vector<pollfd> fds = {{agent_listen_fd_, POLLIN, 0}};
+    std::vector<Member*> waiting;
     for (auto& member : members_) {
-      bool quiesced_seen = false;
-      bool twin_expected = false;
-      pid_t twin = -1;
-      while (!quiesced_seen || (twin_expected && twin < 0)) {
-        const auto message = member.channel.receive(settings_.timeout);
-        const auto header = message_as<CkptMessageHeader>(message);
-        if (header.type == CKPT_MSG_QUIESCED) {
-          quiesced_seen = true;
-          quiesced.push_back(&member);
-          twin_expected = message_as<CkptQuiesced>(message).twin_pid != 0;
-        } else if (header.type == CKPT_MSG_TWIN) {
-          twin = member.channel.peer_pid();
-        }  // anything else is stale (an earlier, abandoned epoch)
+      if (done(member)) continue;
+      fds.push_back({member.channel.fd(), POLLIN, 0});
+      waiting.push_back(&member);
+    }
+    if (!waiting.empty()) {
+      if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) {
+        throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
       }
-      memory_source.push_back(twin_expected ? twin : member.outer_pid);
+      if (fds[0].revents & POLLIN) accept_new_members(epoch);
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) handle_checkpoint_message(*waiting[i - 1], epoch);
+      }
+      continue;
+    }
+    if (accept_new_members(epoch) > 0) continue;
+    // Everyone we know is quiesced: is every live process of the group one
+    // of them? A process between fork/spawn and its HELLO is waited for.
+    std::set<pid_t> known;
+    for (const auto& member : members_) {
+      if (member.quiesced) known.insert(member.outer_pid);
+      if (member.twin > 0) known.insert(member.twin);
+    }
+    const GroupProcess* stranger = nullptr;
+    const auto processes = list_group_processes(init_pid_);
+    for (const auto& process : processes) {
+      if (process.zombie() || process.exit_signal == 0 || known.count(process.outer_pid) != 0) continue;
+      const auto first_seen = unknown_since.emplace(process.outer_pid, Clock::now()).first->second;
+      if (Clock::now() - first_seen > std::chrono::seconds(5)) {
+        throw std::runtime_error("process " + std::to_string(process.inner_pid) + " (" + process.name +
+                                 ") is not under ckpt (statically linked, setuid, or started without "
+                                 "the agent); the group cannot be checkpointed");
+      }
+      stranger = &process;
+    }
+    if (stranger == nullptr) {
+      group_snapshot_ = processes;
+      return;
+    }
+    pollfd wait_for_join{agent_listen_fd_, POLLIN, 0};
+    ::poll(&wait_for_join, 1, 10);
+  }
+}
+
+void Coordinator::resume_group(std::uint64_t epoch) {
+  // Twins have been read (or the checkpoint failed): end them before any
+  // process runs on, while their PIDs cannot have been reused.
+  for (auto& member : members_) {
+    if (member.twin > 0) ::kill(member.twin, SIGKILL);
+    member.twin = -1;
+  }
+  // Everyone gets RESUME, also a process that has not answered yet: it
+  // will find it queued when it does. Only the quiesced ones are awaited.
+  for (auto& member : members_) {
+    CkptEpoch resume{{CKPT_MSG_RESUME, sizeof(CkptEpoch)}, epoch};
+    try {
+      member.channel.send(&resume, sizeof resume);
+    } catch (const std::exception&) {
+    }
+  }
+  for (auto& member : members_) {
+    if (!member.quiesced || member.gone) continue;
+    try {
+      for (;;) {
+        const auto message = member.channel.receive(settings_.timeout);
+        const auto type = message_as<CkptMessageHeader>(message).type;
+        if (type == CKPT_MSG_RESUMED) break;
+        if (type == CKPT_MSG_HELLO) {  // it exec'd after RELEASE: nothing to resume
+          const auto hello = message_as<CkptHello>(message);
+          member.inner_pid = hello.pid;
+          member.agent_state = hello.agent_state;
+          break;
+        }
+      }
+    } catch (const std::exception&) {
+      // A process that died meanwhile: its exit reaches us as SIGCHLD.
+    }
+    member.quiesced = false;
+  }
+}
+
+std::uint64_t Coordinator::checkpoint() {
+  const bool anyone = std::any_of(members_.begin(), members_.end(),
+                                  [](const Member& member) { return member.registered; });
+  if (!anyone) {
+    throw std::runtime_error(members_.empty() ? "no running process to checkpoint"
+                                              : "the application has not registered with ckpt "
+                                                "(statically linked, or still starting)");
+  }
+  const auto started = Clock::now();
+  const std::uint64_t epoch = ++epoch_;
+  std::uint64_t generation = 0;
+  std::uint64_t bytes = 0;
+  double stopped_seconds = 0;
+  std::size_t process_count = 0;
+  try {
+    // Phase 1: every process of the group quiesces before anything is
+    // written; the in-flight bytes of pipes and sockets are read while all
+    // are stopped; then those with a twin run on.
+    quiesce_group(epoch);
+    std::vector<pid_t> outer_pids;
+    for (const auto& member : members_) {
+      if (member.quiesced && !member.gone) outer_pids.push_back(member.outer_pid);
+    }
+    const auto channels = capture_group_channels(outer_pids);
+    for (auto& member : members_) {
+      if (!member.quiesced || member.gone) continue;
+      CkptEpoch release{{CKPT_MSG_RELEASE, sizeof(CkptEpoch)}, epoch};
+      member.channel.send(&release, sizeof release);
     }
     stopped_seconds = seconds_since(started);
     // Phase 2: write one generation holding every process, commit it.
@@ -104,78 +194,45 @@ std::uint64_t Coordinator::checkpoint() {
     options.level = settings_.compression_level;
     options.dirty_engine = "none";
     auto pending = image.begin_generation(options);
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      capture_process(memory_source[i], members_[i].inner_pid, members_[i].agent_state,
-                      pending.writer());
+    std::map<pid_t, const Member*> by_outer_pid;
+    for (const auto& member : members_) {
+      if (member.quiesced && !member.gone) by_outer_pid[member.outer_pid] = &member;
+    }
+    for (const auto& process : group_snapshot_) {
+      if (process.zombie()) {
+        // Only a member's child can still be waited for (init reaps its own).
+        if (by_outer_pid.count(process.outer_ppid) == 0) continue;
+        capture_zombie({process.inner_pid, process.inner_ppid, process.pgid, process.sid, process.exit_signal},
+                       process.wait_status, process.name, pending.writer());
+        ++process_count;
+        continue;
+      }
+      const auto found = by_outer_pid.find(process.outer_pid);
+      if (found == by_outer_pid.end()) continue;  // a twin
+      const Member& member = *found->second;
+      ProcessIdentity identity{process.inner_pid, process.inner_ppid, process.pgid, process.sid,
+                               process.exit_signal};
+      capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
+                      channels_of(channels, member.outer_pid), pending.writer());
+      ++process_count;
     }
     generation = image.commit(std::move(pending), settings_.keep_full);
     bytes = image.generations().back().bytes;
   } catch (...) {
-    resume_all();
+    resume_group(epoch);
     throw;
   }
   const double total_seconds = seconds_since(started);
-  resume_all();
+  resume_group(epoch);
   last_generation_ = generation;
   last_checkpoint_time_ = std::chrono::system_clock::now();
   char timing[96];
   std::snprintf(timing, sizeof timing, "%.2f s, application stopped %.0f ms", total_seconds,
                 stopped_seconds * 1000);
-  say("checkpoint " + std::to_string(generation) + " committed (" + format_mib(bytes) + ", " +
-      timing + ")");
+  say("checkpoint " + std::to_string(generation) + " committed (" +
+      (process_count > 1 ? std::to_string(process_count) + " processes, " : std::string()) +
+      format_mib(bytes) + ", " + timing + ")");
   return generation;
-}
-
-int Coordinator::restart() {
-  const auto started = Clock::now();
-  image::Image image = image::Image::open(settings_.image_path);
-  const image::ResolvedChain chain = image::resolve_chain(image);
-  // The tables around the chunks must agree with them (the chunks' own
-  // checksums are checked as they are read): a damaged page index would
-  // otherwise put pages at the wrong addresses without an error.
-  for (const auto& reader : chain.readers) {
-    for (const std::int64_t pid : reader->pids()) image::check_process_structure(*reader, pid);
-  }
-  if (chain.processes.size() != 1) {
-    throw std::runtime_error(settings_.image_path + ": holds " + std::to_string(chain.processes.size()) +
-                             " processes; restarting process groups is not supported yet");
-  }
-  const auto& process = chain.processes.front();
-  const CkptProcessFacts facts = process_facts(process.tables);
-  if (const auto why = incompatibility(facts)) {
-    throw std::runtime_error("cannot restart here: " + *why);
-  }
-  auto [channel, child_end] = make_control_pair();
-  RestoreSpec spec;
-  spec.restorer_path = restorer_path();
-  spec.pid = static_cast<pid_t>(process.tables.info.pid);
-  spec.pgid = static_cast<pid_t>(process.tables.info.pgid);
-  spec.sid = static_cast<pid_t>(process.tables.info.sid);
-  spec.control_fd = child_end;
-  const GroupInit init = start_restore_init(spec);
-  ::close(child_end);
-  init_pid_ = init.pid;
-  const RestoredProcess restored = restore_process(chain, process, channel, settings_.timeout);
-  Member member;
-  member.channel = std::move(channel);
-  member.outer_pid = restored.outer_pid;
-  member.inner_pid = restored.inner_pid;
-  member.agent_state = restored.agent_state;
-  member.registered = true;
-  members_.push_back(std::move(member));
-  CkptEpoch resume{{CKPT_MSG_RESUME, sizeof(CkptEpoch)}, 0};
-  members_.back().channel.send(&resume, sizeof resume);
-  members_.back().channel.receive(settings_.timeout, CKPT_MSG_RESUMED);
-  last_generation_ = chain.links.back().seq;
-  last_checkpoint_time_ = std::chrono::system_clock::time_point(
-      std::chrono::nanoseconds(chain.links.back().time_ns));
-  char timing[64];
-  std::snprintf(timing, sizeof timing, "%.2f s", seconds_since(started));
-  say("restarted generation " + std::to_string(last_generation_) + " (process " +
-      std::to_string(restored.inner_pid) + ", " + format_mib(restored.pages_written * image::kPageSize) +
-      ") in " + timing);
-  arm_interval_timer();
-  return run();
 }
 
 }  // namespace ckpt::engine

@@ -31,8 +31,9 @@ struct InitPlan {
   const char* cwd = nullptr;
   // restore
   const char* restorer = nullptr;
-  pid_t pid = 0, pgid = 0, sid = 0;
-  int control_fd = -1;
+  const char* agent_socket = nullptr;
+  std::vector<TopLevelProcess> processes;
+  int control_fd = -1;  // launch: the application's end of its control socket
 };
 
 void write_text(const char* text) { (void)!::write(2, text, std::strlen(text)); }
@@ -71,19 +72,14 @@ void keep_restore_capabilities() {
   }
 }
 
-[[noreturn]] void become_restorer(const InitPlan& plan) {
-  if (plan.sid == plan.pid) {
+[[noreturn]] void become_restorer(const InitPlan& plan, const TopLevelProcess& process) {
+  if (process.sid == process.pid) {
     ::setsid();
-  } else if (plan.pgid == plan.pid) {
+  } else if (process.pgid == process.pid) {
     ::setpgid(0, 0);
   }
   keep_restore_capabilities();
-  if (plan.control_fd != 3) {
-    if (::dup2(plan.control_fd, 3) < 0) die("dup2 control socket");
-  } else {
-    ::fcntl(3, F_SETFD, 0);
-  }
-  char* const argv[] = {const_cast<char*>("ckpt-restorer"), nullptr};
+  char* const argv[] = {const_cast<char*>("ckpt-restorer"), const_cast<char*>(plan.agent_socket), nullptr};
   char* const environment[] = {nullptr};
   ::execve(plan.restorer, argv, environment);
   die("exec ckpt-restorer");
@@ -111,9 +107,12 @@ int init_main(void* argument) {
   prepare_namespace_view();
   pid_t main_child = -1;
   if (plan.restore) {
-    main_child = spawn_with_pid(plan.pid);
-    if (main_child == 0) become_restorer(plan);
-    if (main_child < 0) die("clone3 with the saved PID");
+    for (const auto& process : plan.processes) {
+      const pid_t child = spawn_with_pid(process.pid);
+      if (child == 0) become_restorer(plan, process);
+      if (child < 0) die("clone3 with the saved PID");
+      if (main_child < 0) main_child = child;
+    }
   } else {
     main_child = ::fork();
     if (main_child == 0) {
@@ -131,7 +130,8 @@ int init_main(void* argument) {
   // Reap everything; leave with the main application's status.
   for (;;) {
     int status = 0;
-    const pid_t done = ::waitpid(-1, &status, 0);
+    // __WALL: also checkpoint twins orphaned by an application that exited.
+    const pid_t done = ::waitpid(-1, &status, __WALL);
     if (done < 0 && errno == EINTR) continue;
     if (done < 0) ::_exit(0);
     if (done == main_child) ::_exit(status_to_exit_code(status));
@@ -209,15 +209,14 @@ GroupInit start_launch_init(const LaunchSpec& spec) {
 
 GroupInit start_restore_init(const RestoreSpec& spec) {
   static InitPlan plan;
-  static std::string restorer;
+  static std::string restorer, agent_socket;
   restorer = spec.restorer_path;
+  agent_socket = spec.agent_socket;
   plan = InitPlan{};
   plan.restore = true;
   plan.restorer = restorer.c_str();
-  plan.pid = spec.pid;
-  plan.pgid = spec.pgid;
-  plan.sid = spec.sid;
-  plan.control_fd = spec.control_fd;
+  plan.agent_socket = agent_socket.c_str();
+  plan.processes = spec.processes;
   return start_init(plan);
 }
 

@@ -21,12 +21,18 @@ struct LaunchSpec {
   int control_fd = -1;  // the child's end of its control socket
 };
 
-struct RestoreSpec {
-  std::string restorer_path;
-  pid_t pid = 0;   // original PID, recreated with clone3(set_tid)
+// A process init creates at restart (clone3 with set_tid = its saved PID):
+// it becomes ckpt-restorer, which creates the process's own children.
+struct TopLevelProcess {
+  pid_t pid = 0;
   pid_t pgid = 0;
   pid_t sid = 0;
-  int control_fd = -1;
+};
+
+struct RestoreSpec {
+  std::string restorer_path;
+  std::string agent_socket;  // the restorers connect here (argv[1])
+  std::vector<TopLevelProcess> processes;  // the first one is the main application
 };
 
 struct GroupInit {

@@ -118,16 +118,6 @@ std::vector<std::string> read_argv(pid_t pid) {
   return argv;
 }
 
-std::int64_t status_field(const std::string& status, const char* name) {
-  const auto at = status.find(std::string("\n") + name + ":");
-  if (at == std::string::npos) return 0;
-  const auto line_end = status.find('\n', at + 1);
-  std::istringstream values(status.substr(at + std::strlen(name) + 2, line_end - at));
-  std::int64_t value = 0, last = 0;
-  while (values >> value) last = value;  // innermost namespace comes last
-  return last;
-}
-
 }  // namespace
 
 std::vector<Region> mark_shared(std::vector<Region> regions, const CkptRange& range) {
@@ -214,16 +204,18 @@ void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size) 
   }
 }
 
-CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t agent_state,
+CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
+                                std::uint64_t agent_state, std::vector<std::uint8_t> channels,
                                 image::GenerationWriter& writer) {
   CapturedProcess captured;
   auto& tables = captured.tables;
+  const pid_t inner_pid = identity.pid;
   const std::string proc = "/proc/" + std::to_string(outer_pid);
-  const std::string status = read_text_file(proc + "/status");
-  tables.info.pid = inner_pid;
-  tables.info.ppid = 1;  // the group's init (process trees: issue 4)
-  tables.info.pgid = status_field(status, "NSpgid");
-  tables.info.sid = status_field(status, "NSsid");
+  tables.info.pid = identity.pid;
+  tables.info.ppid = identity.ppid;
+  tables.info.pgid = identity.pgid;
+  tables.info.sid = identity.sid;
+  tables.channels = std::move(channels);
   tables.info.exe = read_link(proc + "/exe");
   tables.info.cwd = read_link(proc + "/cwd");
   tables.info.argv = read_argv(outer_pid);
@@ -261,7 +253,8 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
     record.path = descriptor.path;
     tables.descriptors.push_back(record);
   }
-  const CkptProcessFacts facts = read_process_facts(outer_pid, agent_state, tables.regions);
+  CkptProcessFacts facts = read_process_facts(outer_pid, agent_state, tables.regions);
+  facts.exit_signal = static_cast<std::uint32_t>(identity.exit_signal);
   const auto* fact_bytes = reinterpret_cast<const std::uint8_t*>(&facts);
   tables.misc.assign(fact_bytes, fact_bytes + sizeof facts);
 
@@ -312,6 +305,21 @@ CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t 
   ::close(memory);
   writer.end_process(tables);
   return captured;
+}
+
+void capture_zombie(const ProcessIdentity& identity, int wait_status, const std::string& name,
+                    image::GenerationWriter& writer) {
+  image::ProcessTables tables;
+  tables.info.pid = identity.pid;
+  tables.info.ppid = identity.ppid;
+  tables.info.pgid = identity.pgid;
+  tables.info.sid = identity.sid;
+  tables.info.argv = {name};
+  CkptZombieFacts facts{CKPT_ZOMBIE_MAGIC, wait_status, identity.exit_signal};
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&facts);
+  tables.misc.assign(bytes, bytes + sizeof facts);
+  writer.begin_process(tables.info);
+  writer.end_process(tables);
 }
 
 }  // namespace ckpt::engine

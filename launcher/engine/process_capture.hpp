@@ -39,9 +39,22 @@ struct CapturedProcess {
   std::uint64_t pages_read = 0;
 };
 
-// Captures process `outer_pid` (as seen by us; `inner_pid` inside the
-// group) whose agent state is at `agent_state`, into `writer`.
-CapturedProcess capture_process(pid_t outer_pid, pid_t inner_pid, std::uint64_t agent_state,
+// Who a process is inside the group.
+struct ProcessIdentity {
+  pid_t pid = 0, ppid = 1, pgid = 0, sid = 0;
+  int exit_signal = 17;  // SIGCHLD
+};
+
+// Captures process `outer_pid` (as seen by us: the process or its twin)
+// whose agent state is at `agent_state`, into `writer`; `channels` is the
+// engine blob of its pipes and sockets (group_channels.hpp).
+CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
+                                std::uint64_t agent_state, std::vector<std::uint8_t> channels,
                                 image::GenerationWriter& writer);
+
+// A process that exited but was not yet waited for by its parent: the
+// image keeps its identity and wait status (misc = CkptZombieFacts).
+void capture_zombie(const ProcessIdentity& identity, int wait_status, const std::string& name,
+                    image::GenerationWriter& writer);
 
 }  // namespace ckpt::engine

@@ -4,6 +4,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -93,11 +94,23 @@ std::uint64_t write_pages(const image::ResolvedChain& chain, const image::Resolv
 
 }  // namespace
 
+bool is_zombie(const image::ProcessTables& tables) {
+  CkptZombieFacts facts{};
+  if (tables.misc.size() != sizeof facts) return false;
+  std::memcpy(&facts, tables.misc.data(), sizeof facts);
+  return facts.magic == CKPT_ZOMBIE_MAGIC;
+}
+
+CkptZombieFacts zombie_facts(const image::ProcessTables& tables) {
+  CkptZombieFacts facts{};
+  std::memcpy(&facts, tables.misc.data(), std::min(sizeof facts, tables.misc.size()));
+  return facts;
+}
+
 RestoredProcess restore_process(const image::ResolvedChain& chain,
                                 const image::ResolvedProcess& process, const Channel& channel,
-                                std::chrono::milliseconds timeout) {
+                                const CkptRestorerHello& hello, std::chrono::milliseconds timeout) {
   RestoredProcess restored;
-  const auto hello = message_as<CkptRestorerHello>(channel.receive(timeout, CKPT_MSG_RESTORER_HELLO));
   restored.outer_pid = channel.peer_pid();
   restored.inner_pid = hello.pid;
   if (hello.pid != process.tables.info.pid) {

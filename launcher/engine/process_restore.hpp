@@ -18,11 +18,17 @@ struct RestoredProcess {
   std::uint64_t pages_written = 0;
 };
 
+// Restores `process` into the restorer that said `hello` on `channel`
+// (its children were created already).
 RestoredProcess restore_process(const image::ResolvedChain& chain,
                                 const image::ResolvedProcess& process, const Channel& channel,
-                                std::chrono::milliseconds timeout);
+                                const CkptRestorerHello& hello, std::chrono::milliseconds timeout);
 
 // The process's facts (mm fields, auxv, agent address) from the image.
 CkptProcessFacts process_facts(const image::ProcessTables& tables);
+
+// Whether the image holds a zombie for this process, and its facts.
+bool is_zombie(const image::ProcessTables& tables);
+CkptZombieFacts zombie_facts(const image::ProcessTables& tables);
 
 }  // namespace ckpt::engine
