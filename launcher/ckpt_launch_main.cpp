@@ -10,6 +10,7 @@
 #include "ckpt/policy/policy.hpp"
 #include "ckpt/version.hpp"
 #include "engine_settings.hpp"
+#include "program_check.hpp"
 #include "exit_codes.hpp"
 #include "launch_command_line.hpp"
 #include "load_policy.hpp"
@@ -49,16 +50,20 @@ int run(const std::vector<std::string>& arguments) {
         "[options] -- CMD ARGS...",
         kExitUsageError);
   }
-  if (policy.groups.size() != 1 || policy.groups.front().apps.size() != 1) {
-    return fail(
-        "groups with several applications are not supported by this version yet; run one "
-        "application per ckpt-launch",
-        kExitNotAvailable);
+  if (policy.groups.size() != 1) {
+    return fail("the policy has " + std::to_string(policy.groups.size()) +
+                    " groups; one ckpt-launch runs one group (start one per group)",
+                kExitNotAvailable);
   }
-  const ckpt::engine::AppCommand command = single_application(policy);
+  const std::vector<ckpt::engine::AppCommand> commands = group_applications(policy);
+  for (const auto& command : commands) {
+    if (const auto why = ckpt::engine::static_program_refusal(command.argv.front())) {
+      return fail(*why, kExitNotAvailable);
+    }
+  }
   ckpt::engine::Coordinator coordinator(
       coordinator_settings(policy, image_path_of(policy), "ckpt-launch"));
-  return coordinator.launch(command);
+  return coordinator.launch(commands);
 }
 
 }  // namespace

@@ -39,19 +39,21 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
   return settings;
 }
 
-engine::AppCommand single_application(const policy::Policy& policy) {
-  if (policy.groups.size() != 1 || policy.groups.front().apps.size() != 1) {
-    throw policy::PolicyError(
-        "groups with several applications are not supported by this version yet; run one "
-        "application per ckpt-launch");
+std::vector<engine::AppCommand> group_applications(const policy::Policy& policy) {
+  if (policy.groups.size() != 1) {
+    throw policy::PolicyError("the policy has " + std::to_string(policy.groups.size()) +
+                              " groups; one ckpt-launch runs one group (start one per group)");
   }
-  const policy::App& app = policy.groups.front().apps.front();
-  engine::AppCommand command;
-  command.argv.push_back(app.command);
-  command.argv.insert(command.argv.end(), app.args.begin(), app.args.end());
-  for (const auto& [name, value] : app.env) command.extra_environment.push_back(name + "=" + value);
-  command.cwd = app.cwd.value_or("");
-  return command;
+  std::vector<engine::AppCommand> commands;
+  for (const policy::App& app : policy.groups.front().apps) {
+    engine::AppCommand command;
+    command.argv.push_back(app.command);
+    command.argv.insert(command.argv.end(), app.args.begin(), app.args.end());
+    for (const auto& [name, value] : app.env) command.extra_environment.push_back(name + "=" + value);
+    command.cwd = app.cwd.value_or("");
+    commands.push_back(std::move(command));
+  }
+  return commands;
 }
 
 }  // namespace ckpt::launcher

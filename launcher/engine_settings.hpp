@@ -16,8 +16,9 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
 // The image path: the policy's template expanded with Slurm/host values.
 std::string image_path_of(const policy::Policy& policy);
 
-// The one application of the policy's one group (several: issue 4).
-// Throws policy::PolicyError naming what is not supported yet.
-engine::AppCommand single_application(const policy::Policy& policy);
+// The applications of the policy's group, launched and checkpointed
+// together. Throws policy::PolicyError when the policy has several groups
+// (one ckpt-launch runs one group).
+std::vector<engine::AppCommand> group_applications(const policy::Policy& policy);
 
 }  // namespace ckpt::launcher

@@ -113,35 +113,42 @@ void Coordinator::say(const std::string& line) const {
   if (!settings_.quiet) write_stderr_line(settings_.program, line);
 }
 
-int Coordinator::launch(const AppCommand& command) {
-  auto [channel, child_end] = make_control_pair();
-  std::vector<std::string> environment;
-  for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
-  for (const auto& extra : command.extra_environment) {
-    const auto equals = extra.find('=');
-    set_environment(environment, extra.substr(0, equals), extra.substr(equals + 1));
+int Coordinator::launch(const std::vector<AppCommand>& commands) {
+  std::vector<std::string> inherited;
+  for (char** entry = environ; *entry != nullptr; ++entry) inherited.emplace_back(*entry);
+  std::vector<LaunchSpec> specs;
+  std::vector<int> child_ends;
+  for (const auto& command : commands) {
+    auto [channel, child_end] = make_control_pair();
+    std::vector<std::string> environment = inherited;
+    for (const auto& extra : command.extra_environment) {
+      const auto equals = extra.find('=');
+      set_environment(environment, extra.substr(0, equals), extra.substr(equals + 1));
+    }
+    const std::string preload = environment_value(environment, "LD_PRELOAD");
+    set_environment(environment, "LD_PRELOAD",
+                    agent_library_path() + (preload.empty() ? "" : ":" + preload));
+    set_environment(environment, CKPT_ENV_CONTROL_FD, std::to_string(child_end));
+    set_environment(environment, CKPT_ENV_AGENT_SOCKET, agent_socket_path_);
+    // rseq registrations are per-thread kernel state that a restart cannot
+    // carry over; glibc falls back to plain system calls without it.
+    const std::string tunables = environment_value(environment, "GLIBC_TUNABLES");
+    set_environment(environment, "GLIBC_TUNABLES",
+                    (tunables.empty() ? "" : tunables + ":") + "glibc.pthread.rseq=0");
+    LaunchSpec spec;
+    spec.argv = command.argv;
+    spec.environment = environment;
+    spec.cwd = command.cwd;
+    spec.control_fd = child_end;
+    specs.push_back(std::move(spec));
+    child_ends.push_back(child_end);
+    Member member;
+    member.channel = std::move(channel);
+    members_.push_back(std::move(member));
   }
-  const std::string preload = environment_value(environment, "LD_PRELOAD");
-  set_environment(environment, "LD_PRELOAD",
-                  agent_library_path() + (preload.empty() ? "" : ":" + preload));
-  set_environment(environment, CKPT_ENV_CONTROL_FD, std::to_string(child_end));
-  set_environment(environment, CKPT_ENV_AGENT_SOCKET, agent_socket_path_);
-  // rseq registrations are per-thread kernel state that a restart cannot
-  // carry over; glibc falls back to plain system calls without it.
-  const std::string tunables = environment_value(environment, "GLIBC_TUNABLES");
-  set_environment(environment, "GLIBC_TUNABLES",
-                  (tunables.empty() ? "" : tunables + ":") + "glibc.pthread.rseq=0");
-  LaunchSpec spec;
-  spec.argv = command.argv;
-  spec.environment = environment;
-  spec.cwd = command.cwd;
-  spec.control_fd = child_end;
-  const GroupInit init = start_launch_init(spec);
-  ::close(child_end);
+  const GroupInit init = start_launch_init(specs);
+  for (int child_end : child_ends) ::close(child_end);
   init_pid_ = init.pid;
-  Member member;
-  member.channel = std::move(channel);
-  members_.push_back(std::move(member));
   arm_interval_timer();
   return run();
 }

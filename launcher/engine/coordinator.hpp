@@ -45,8 +45,10 @@ class Coordinator {
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
-  // Runs the application under checkpointing; returns the exit code.
-  int launch(const AppCommand& command);
+  // Runs the applications (one group, checkpointed together) under
+  // checkpointing; returns the exit code: the first non-zero status
+  // among them, in the order they ended, else 0.
+  int launch(const std::vector<AppCommand>& commands);
   // Restarts from the newest committed generation; returns the exit code.
   int restart();
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -26,14 +27,17 @@ struct InitPlan {
   int sync_write = -1;  // the parent's end: the child closes its copy
   int status_write = -1;
   // launch
-  std::vector<char*> argv;
-  std::vector<char*> environment;
-  const char* cwd = nullptr;
+  struct App {
+    std::vector<char*> argv;
+    std::vector<char*> environment;
+    const char* cwd = nullptr;
+    int control_fd = -1;
+  };
+  std::vector<App> apps;
   // restore
   const char* restorer = nullptr;
   const char* agent_socket = nullptr;
   std::vector<TopLevelProcess> processes;
-  int control_fd = -1;  // launch: the application's end of its control socket
 };
 
 void write_text(const char* text) { (void)!::write(2, text, std::strlen(text)); }
@@ -105,37 +109,49 @@ int init_main(void* argument) {
   (void)!::read(plan.sync_read, &ready, 1);  // uid/gid maps are in place
   ::close(plan.sync_read);
   prepare_namespace_view();
-  pid_t main_child = -1;
+  std::vector<pid_t> applications;
   if (plan.restore) {
     for (const auto& process : plan.processes) {
       const pid_t child = spawn_with_pid(process.pid);
       if (child == 0) become_restorer(plan, process);
       if (child < 0) die("clone3 with the saved PID");
-      if (main_child < 0) main_child = child;
+      applications.push_back(child);
     }
   } else {
-    main_child = ::fork();
-    if (main_child == 0) {
-      if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) die("chdir");
-      ::execvpe(plan.argv[0], plan.argv.data(), plan.environment.data());
-      char line[512];
-      std::snprintf(line, sizeof line, "ckpt-launch: cannot run %s: %s\n", plan.argv[0],
-                    std::strerror(errno));
-      write_text(line);
-      ::_exit(127);
+    for (const auto& app : plan.apps) {
+      const pid_t child = ::fork();
+      if (child == 0) {
+        for (const auto& other : plan.apps) {
+          if (other.control_fd != app.control_fd) ::close(other.control_fd);
+        }
+        if (app.cwd != nullptr && ::chdir(app.cwd) != 0) die("chdir");
+        ::execvpe(app.argv[0], app.argv.data(), app.environment.data());
+        char line[512];
+        std::snprintf(line, sizeof line, "ckpt-launch: cannot run %s: %s\n", app.argv[0],
+                      std::strerror(errno));
+        write_text(line);
+        ::_exit(127);
+      }
+      if (child < 0) die("fork");
+      applications.push_back(child);
     }
-    if (main_child < 0) die("fork");
+    for (const auto& app : plan.apps) ::close(app.control_fd);
   }
-  if (plan.control_fd >= 0) ::close(plan.control_fd);
-  // Reap everything; leave with the main application's status.
-  for (;;) {
+  // Reap everything; leave when every application has ended, with the
+  // first non-zero status among them.
+  int exit_code = 0;
+  while (!applications.empty()) {
     int status = 0;
     // __WALL: also checkpoint twins orphaned by an application that exited.
     const pid_t done = ::waitpid(-1, &status, __WALL);
     if (done < 0 && errno == EINTR) continue;
-    if (done < 0) ::_exit(0);
-    if (done == main_child) ::_exit(status_to_exit_code(status));
+    if (done < 0) break;
+    const auto found = std::find(applications.begin(), applications.end(), done);
+    if (found == applications.end()) continue;
+    applications.erase(found);
+    if (exit_code == 0) exit_code = status_to_exit_code(status);
   }
+  ::_exit(exit_code);
 }
 
 void write_file(pid_t pid, const char* name, const std::string& text) {
@@ -192,18 +208,21 @@ GroupInit start_init(InitPlan& plan) {
 
 }  // namespace
 
-GroupInit start_launch_init(const LaunchSpec& spec) {
+GroupInit start_launch_init(const std::vector<LaunchSpec>& applications) {
   static InitPlan plan;  // read by the child after clone (shared copy-on-write)
-  static std::vector<std::string> argv, environment;
-  argv = spec.argv;
-  environment = spec.environment;
+  static std::vector<LaunchSpec> specs;
+  specs = applications;
   plan = InitPlan{};
-  for (auto& value : argv) plan.argv.push_back(value.data());
-  plan.argv.push_back(nullptr);
-  for (auto& value : environment) plan.environment.push_back(value.data());
-  plan.environment.push_back(nullptr);
-  plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-  plan.control_fd = spec.control_fd;
+  for (auto& spec : specs) {
+    InitPlan::App app;
+    for (auto& value : spec.argv) app.argv.push_back(value.data());
+    app.argv.push_back(nullptr);
+    for (auto& value : spec.environment) app.environment.push_back(value.data());
+    app.environment.push_back(nullptr);
+    app.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+    app.control_fd = spec.control_fd;
+    plan.apps.push_back(std::move(app));
+  }
   return start_init(plan);
 }
 

@@ -14,6 +14,7 @@
 
 namespace ckpt::engine {
 
+// One application of the group, started by init.
 struct LaunchSpec {
   std::vector<std::string> argv;
   std::vector<std::string> environment;  // complete "NAME=value" list
@@ -32,16 +33,18 @@ struct TopLevelProcess {
 struct RestoreSpec {
   std::string restorer_path;
   std::string agent_socket;  // the restorers connect here (argv[1])
-  std::vector<TopLevelProcess> processes;  // the first one is the main application
+  std::vector<TopLevelProcess> processes;  // init ends when all of them have ended
 };
 
 struct GroupInit {
   pid_t pid = -1;  // in the coordinator's PID namespace
 };
 
-// Starts init for a launch. Throws std::runtime_error with one clear line
-// (e.g. user namespaces disabled, naming the sysctl).
-GroupInit start_launch_init(const LaunchSpec& spec);
+// Starts init for a launch of every application together. Init ends when
+// all of them have ended, with the first non-zero status among them (in
+// the order they ended), else 0. Throws std::runtime_error with one clear
+// line (e.g. user namespaces disabled, naming the sysctl).
+GroupInit start_launch_init(const std::vector<LaunchSpec>& applications);
 GroupInit start_restore_init(const RestoreSpec& spec);
 
 // Exit status of the group as a shell reports it (code, or 128+signal).
