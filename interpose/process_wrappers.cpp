@@ -9,7 +9,8 @@
 //    variables even if the caller passed an empty environment.
 //  - posix_spawn*, system, popen: the new process connects on its own.
 //  - statically linked programs are refused (ENOEXEC) with one line.
-// Every wrapper holds the WrapperGuard: a checkpoint waits for it.
+// The wrappers hold the WrapperGuard (a checkpoint waits for them) only
+// where they do not wait for another process of the group.
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -191,15 +192,21 @@ __attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* 
 }
 
 // libc starts the shell of system() and popen() with environ internally.
+// No guard while system() waits: its child takes part in checkpoints, and
+// a parent that could not park until the child ended would deadlock them.
 __attribute__((visibility("default"))) int system(const char* command) {
-  WrapperGuard guard;
-  repair_own_environment();
+  {
+    WrapperGuard guard;
+    repair_own_environment();
+  }
   return next_symbol(real_system, "system")(command);
 }
 
 __attribute__((visibility("default"))) FILE* popen(const char* command, const char* mode) {
-  WrapperGuard guard;
-  repair_own_environment();
+  {
+    WrapperGuard guard;
+    repair_own_environment();
+  }
   return next_symbol(real_popen, "popen")(command, mode);
 }
 
