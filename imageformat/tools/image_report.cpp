@@ -1,11 +1,13 @@
 #include "image_report.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "chain.hpp"
 #include "errors.hpp"
 #include "image_digest.hpp"
+#include "protocol.h"  // the engine's zombie record
 #include "tool_errors.hpp"
 
 namespace ckpt::tools {
@@ -32,6 +34,11 @@ ProcessReport describe_process(const image::GenerationReader& reader, std::int64
     std::sort(report.zero_addresses.begin(), report.zero_addresses.end());
   }
   if (options.digest) report.pages_sha256 = stored_pages_sha256(reader, pid);
+  CkptZombieFacts zombie{};
+  if (report.tables.misc.size() == sizeof zombie) {
+    std::memcpy(&zombie, report.tables.misc.data(), sizeof zombie);
+    if (zombie.magic == CKPT_ZOMBIE_MAGIC) report.exited_wait_status = zombie.wait_status;
+  }
   return report;
 }
 

@@ -37,6 +37,9 @@ struct ProcessReport {
   std::vector<std::uint64_t> stored_addresses;  // with list_pages
   std::vector<std::uint64_t> zero_addresses;    // with list_pages
   std::string pages_sha256;                     // with digest: sha256 of the page stream
+  // A process that had exited but was not yet waited for by its parent
+  // (the engine's zombie record): what waitpid() reports after a restart.
+  std::optional<int> exited_wait_status;
 };
 
 struct StorageFileReport {

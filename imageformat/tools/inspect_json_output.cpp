@@ -59,6 +59,8 @@ void write_process_info(JsonWriter& json, const image::ProcessInfo& info) {
 void write_process(JsonWriter& json, const ProcessReport& process, const InspectOptions& options) {
   json.begin_object();
   write_process_info(json, process.tables.info);
+  if (process.exited_wait_status) json.member("exited_wait_status", *process.exited_wait_status);
+  json.member("channel_bytes", process.tables.channels.size());
   json.member("stored_pages", process.stored_pages);
   json.member("zero_pages", process.zero_pages);
   json.member("chunks", process.chunks);

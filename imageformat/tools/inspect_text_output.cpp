@@ -135,6 +135,13 @@ void print_process(std::ostream& out, const ProcessReport& process, const Inspec
   const auto& info = process.tables.info;
   out << "  process " << info.pid << ": ppid " << info.ppid << ", pgid " << info.pgid << ", sid "
       << info.sid << '\n';
+  if (process.exited_wait_status) {
+    const int status = *process.exited_wait_status;
+    out << "    exited   " << ((status & 0x7f) == 0 ? "with status " + std::to_string((status >> 8) & 0xff)
+                                                     : "by signal " + std::to_string(status & 0x7f))
+        << ", not yet waited for by its parent\n";
+    return;
+  }
   out << "    exe      " << printable(info.exe) << '\n';
   out << "    argv     " << shell_words(info.argv) << '\n';
   out << "    cwd      " << printable(info.cwd) << '\n';
@@ -150,6 +157,10 @@ void print_process(std::ostream& out, const ProcessReport& process, const Inspec
   if (options.digest) out << "    pages sha256  " << process.pages_sha256 << '\n';
   print_regions(out, process.tables.regions);
   print_descriptors(out, process.tables.descriptors);
+  if (!process.tables.channels.empty()) {
+    out << "    channels " << process.tables.channels.size()
+        << " bytes of pipe/socket state (in-flight data included)\n";
+  }
 }
 
 std::string describe_ranges(const std::vector<image::FileRange>& ranges) {
