@@ -33,6 +33,26 @@ void Channel::send(const void* message, std::size_t size) const {
   }
 }
 
+void Channel::send_with_descriptors(const void* message, std::size_t size,
+                                    const std::vector<int>& fds) const {
+  if (fds.empty()) return send(message, size);
+  iovec data{const_cast<void*>(message), size};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  msghdr header{};
+  header.msg_iov = &data;
+  header.msg_iovlen = 1;
+  header.msg_control = control.data();
+  header.msg_controllen = control.size();
+  cmsghdr* item = CMSG_FIRSTHDR(&header);
+  item->cmsg_level = SOL_SOCKET;
+  item->cmsg_type = SCM_RIGHTS;
+  item->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(item), fds.data(), sizeof(int) * fds.size());
+  if (::sendmsg(fd_, &header, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) {
+    throw std::runtime_error(std::string("lost contact with the process: ") + std::strerror(errno));
+  }
+}
+
 std::vector<std::byte> Channel::receive(std::chrono::milliseconds timeout,
                                         std::uint32_t expected) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -26,6 +26,8 @@ class Channel {
 
   int fd() const { return fd_; }
   void send(const void* message, std::size_t size) const;
+  // Sends the message with descriptors attached (SCM_RIGHTS, at most 253).
+  void send_with_descriptors(const void* message, std::size_t size, const std::vector<int>& fds) const;
   // Receives one message (resized to its length); throws on timeout, on
   // a closed peer, or if `expected` is given and the type differs
   // (a CkptFailure's reason is included in the error).

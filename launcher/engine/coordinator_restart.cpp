@@ -175,7 +175,15 @@ int Coordinator::restart() {
     CkptEpoch resume{{CKPT_MSG_RESUME, sizeof(CkptEpoch)}, 0};
     member.channel.send(&resume, sizeof resume);
   }
-  for (auto& member : members_) member.channel.receive(settings_.timeout, CKPT_MSG_RESUMED);
+  for (auto& member : members_) {
+    try {
+      member.channel.receive(settings_.timeout, CKPT_MSG_RESUMED);
+    } catch (const std::exception& error) {
+      // A process may end before its agent says RESUMED (it runs on as soon
+      // as its threads are released); its exit reaches us as usual.
+      if (std::string(error.what()) != "the process went away") throw;
+    }
+  }
   last_generation_ = chain.links.back().seq;
   last_checkpoint_time_ = std::chrono::system_clock::time_point(
       std::chrono::nanoseconds(chain.links.back().time_ns));
