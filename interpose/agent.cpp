@@ -65,14 +65,20 @@ bool send_failure(const char* reason) {
 // Puts descriptors the coordinator recreated (after a restart) at their
 // numbers; they came as SCM_RIGHTS with `batch`.
 void install_passed_descriptors(const CkptDescriptorBatch& batch, const int* fds, int count) {
+  // Received descriptors take the lowest free numbers, which may be the
+  // targets of others: move them all out of the way first.
+  int moved[CKPT_DESCRIPTORS_PER_MESSAGE];
   for (int i = 0; i < count; ++i) {
-    const bool known = static_cast<unsigned>(i) < batch.count;
-    if (known && fds[i] != batch.entries[i].fd) {
-      sys(SYS_dup3, fds[i], batch.entries[i].fd, O_CLOEXEC);
-      sys(SYS_close, fds[i]);
+    moved[i] = static_cast<int>(sys(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, CKPT_AGENT_FD + 1));
+    sys(SYS_close, fds[i]);
+  }
+  for (int i = 0; i < count; ++i) {
+    if (moved[i] < 0) continue;
+    if (static_cast<unsigned>(i) < batch.count) {
+      sys(SYS_dup3, moved[i], batch.entries[i].fd, O_CLOEXEC);
+      if ((batch.entries[i].fd_flags & FD_CLOEXEC) == 0) sys(SYS_fcntl, batch.entries[i].fd, F_SETFD, 0);
     }
-    if (known && (batch.entries[i].fd_flags & FD_CLOEXEC) == 0) sys(SYS_fcntl, batch.entries[i].fd, F_SETFD, 0);
-    if (!known) sys(SYS_close, fds[i]);
+    sys(SYS_close, moved[i]);
   }
 }
 

@@ -1,7 +1,8 @@
-// The coordinator's use of group_channels: the pipes and sockets of the
-// group, captured while every process is stopped (one engine blob per
-// process in the image) and recreated at restart (passed to each process
-// over its control socket with SCM_RIGHTS).
+// The group's pipes, FIFOs and sockets (channel_records.hpp for what is
+// kept): captured while every process is stopped, one engine blob per
+// process in the image; recreated by the coordinator at restart and passed
+// to each process over its control socket (SCM_RIGHTS), with the bytes
+// that were in flight put back.
 #pragma once
 
 #include <sys/types.h>
@@ -12,19 +13,27 @@
 #include <vector>
 
 #include "channel.hpp"
+#include "channel_records.hpp"
+#include "schema.hpp"
 
 namespace ckpt::engine {
 
-// Per outer PID: the blob for the image. Throws with one line.
+// Per outer PID: the blob for the image (channel_capture.cpp). Throws with
+// one line.
 std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vector<pid_t>& outer_pids);
 
 std::vector<std::uint8_t> channels_of(const std::map<pid_t, std::vector<std::uint8_t>>& captured,
                                       pid_t outer_pid);
 
-// Recreates the channels of the restored processes (inner PID -> blob)
-// and sends each process its descriptors over `channels.at(inner pid)`.
-// Returns warnings (one line each) for what cannot be restored.
-std::vector<std::string> restore_group_channels(const std::map<pid_t, std::vector<std::uint8_t>>& blobs,
-                                                const std::map<pid_t, const Channel*>& channels);
+struct RestoredMember {
+  const image::ProcessTables* tables = nullptr;
+  const Channel* channel = nullptr;
+};
+
+// Recreates the channels of the restored processes (by inner PID), reopens
+// files at descriptors 0-2 that were not the coordinator's own, and sends
+// every process its descriptors (channel_restore.cpp). Returns warnings
+// (one line each) for what cannot be restored.
+std::vector<std::string> restore_group_channels(const std::map<pid_t, RestoredMember>& members);
 
 }  // namespace ckpt::engine

@@ -148,7 +148,7 @@ int Coordinator::restart() {
     }
   };
   std::uint64_t pages = 0;
-  std::map<pid_t, std::vector<std::uint8_t>> channel_blobs;
+  std::map<pid_t, RestoredMember> restored_members;
   for (const auto* process : tree.order) {
     const auto pid = static_cast<pid_t>(process->tables.info.pid);
     Member& member = await_restorer(pid);
@@ -164,13 +164,11 @@ int Coordinator::restart() {
     member.agent_state = restored.agent_state;
     member.registered = true;
     pages += restored.pages_written;
-    if (!process->tables.channels.empty()) channel_blobs[pid] = process->tables.channels;
+    restored_members[pid] = {&process->tables, &member.channel};
   }
   // Pipes and sockets, with the bytes that were in flight; then everyone
   // runs again at the same time.
-  std::map<pid_t, const Channel*> channels;
-  for (const auto& member : members_) channels[member.inner_pid] = &member.channel;
-  for (const auto& warning : restore_group_channels(channel_blobs, channels)) say(warning);
+  for (const auto& warning : restore_group_channels(restored_members)) say("warning: " + warning);
   for (auto& member : members_) {
     CkptEpoch resume{{CKPT_MSG_RESUME, sizeof(CkptEpoch)}, 0};
     member.channel.send(&resume, sizeof resume);
