@@ -39,6 +39,13 @@ ProcessReport describe_process(const image::GenerationReader& reader, std::int64
     std::memcpy(&zombie, report.tables.misc.data(), sizeof zombie);
     if (zombie.magic == CKPT_ZOMBIE_MAGIC) report.exited_wait_status = zombie.wait_status;
   }
+  if (!report.tables.channels.empty()) {
+    try {
+      report.channels = image::decode_channels(report.tables.channels);
+    } catch (const std::exception& error) {
+      report.channels_error = error.what();
+    }
+  }
   return report;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "channel_records.hpp"
 #include "generation_reader.hpp"
 #include "image.hpp"
 #include "verify.hpp"
@@ -40,6 +41,9 @@ struct ProcessReport {
   // A process that had exited but was not yet waited for by its parent
   // (the engine's zombie record): what waitpid() reports after a restart.
   std::optional<int> exited_wait_status;
+  // Its pipes and sockets (the engine's "channels" record), when present.
+  std::optional<image::ProcessChannels> channels;
+  std::string channels_error;  // the record could not be read
 };
 
 struct StorageFileReport {

@@ -60,7 +60,23 @@ void write_process(JsonWriter& json, const ProcessReport& process, const Inspect
   json.begin_object();
   write_process_info(json, process.tables.info);
   if (process.exited_wait_status) json.member("exited_wait_status", *process.exited_wait_status);
-  json.member("channel_bytes", process.tables.channels.size());
+  if (process.channels) {
+    json.key("channels");
+    json.begin_array();
+    for (const auto& use : process.channels->uses) {
+      for (const auto& description : process.channels->descriptions) {
+        if (description.id != use.description) continue;
+        json.begin_object();
+        json.member("fd", use.fd);
+        json.member("kind", std::string(image::channel_kind_name(description.kind)));
+        json.member("description", description.id);
+        json.member("in_flight_bytes", description.has_data ? description.in_flight.size() : 0);
+        json.member("at_restart", image::restart_outcome(description, use.fd));
+        json.end_object();
+      }
+    }
+    json.end_array();
+  }
   json.member("stored_pages", process.stored_pages);
   json.member("zero_pages", process.zero_pages);
   json.member("chunks", process.chunks);

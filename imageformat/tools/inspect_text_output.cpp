@@ -131,6 +131,28 @@ void print_descriptors(std::ostream& out, const std::vector<image::DescriptorRec
   if (!table.empty()) table.print(out, "      ");
 }
 
+void print_channels(std::ostream& out, const ProcessReport& process) {
+  if (!process.channels_error.empty()) {
+    out << "    channels: " << process.channels_error << '\n';
+    return;
+  }
+  if (!process.channels || process.channels->uses.empty()) return;
+  TextTable table({{"FD", Align::kRight}, {"KIND"}, {"DESCRIPTION", Align::kRight},
+                   {"IN FLIGHT", Align::kRight}, {"AT RESTART"}});
+  for (const auto& use : process.channels->uses) {
+    const image::ChannelDescription* description = nullptr;
+    for (const auto& known : process.channels->descriptions) {
+      if (known.id == use.description) description = &known;
+    }
+    if (description == nullptr) continue;
+    const std::string queued = description->has_data ? std::to_string(description->in_flight.size()) + " B" : "-";
+    table.add_row({std::to_string(use.fd), image::channel_kind_name(description->kind),
+                   "#" + std::to_string(description->id), queued, image::restart_outcome(*description, use.fd)});
+  }
+  out << "    channels (" << process.channels->uses.size() << ")\n";
+  table.print(out, "      ");
+}
+
 void print_process(std::ostream& out, const ProcessReport& process, const InspectOptions& options) {
   const auto& info = process.tables.info;
   out << "  process " << info.pid << ": ppid " << info.ppid << ", pgid " << info.pgid << ", sid "
@@ -157,10 +179,7 @@ void print_process(std::ostream& out, const ProcessReport& process, const Inspec
   if (options.digest) out << "    pages sha256  " << process.pages_sha256 << '\n';
   print_regions(out, process.tables.regions);
   print_descriptors(out, process.tables.descriptors);
-  if (!process.tables.channels.empty()) {
-    out << "    channels " << process.tables.channels.size()
-        << " bytes of pipe/socket state (in-flight data included)\n";
-  }
+  print_channels(out, process);
 }
 
 std::string describe_ranges(const std::vector<image::FileRange>& ranges) {

@@ -18,6 +18,14 @@
 
 namespace ckpt::engine {
 
+using image::ChannelDescription;
+using image::ChannelKind;
+using image::ChannelUse;
+using image::ProcessChannels;
+using image::channel_kind_name;
+using image::decode_channels;
+using image::encode_channels;
+
 // Per outer PID: the blob for the image (channel_capture.cpp). Throws with
 // one line.
 std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vector<pid_t>& outer_pids);

@@ -1,9 +1,14 @@
 #include "channel_records.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
-namespace ckpt::engine {
+namespace ckpt::image {
 namespace {
 
 constexpr std::uint64_t kMagic = 0x316e6863746b7063ull;  // "cptkchn1"
@@ -74,6 +79,43 @@ const char* channel_kind_name(ChannelKind kind) {
   return "other";
 }
 
+std::string socket_address_text(const std::vector<std::uint8_t>& address) {
+  sockaddr_storage storage{};
+  std::memcpy(&storage, address.data(), std::min(address.size(), sizeof storage));
+  char text[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  if (storage.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&storage);
+    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    port = ntohs(v4->sin_port);
+  } else if (storage.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    port = ntohs(v6->sin6_port);
+  } else {
+    return "";
+  }
+  return std::string(text) + ":" + std::to_string(port);
+}
+
+std::string restart_outcome(const ChannelDescription& description, int fd) {
+  if (description.coordinator_stdio >= 0) {
+    return description.coordinator_stdio == fd ? "the restarting command's own"
+                                               : "the restarting command's fd " + std::to_string(description.coordinator_stdio);
+  }
+  switch (description.kind) {
+    case ChannelKind::kTcpListen:
+      return "listens again on " + socket_address_text(description.address);
+    case ChannelKind::kTcpConnection:
+      return "comes back closed (TCP connection to " +
+             (description.peer_text.empty() ? std::string("?") : description.peer_text) + ")";
+    case ChannelKind::kOther:
+      return "comes back closed";
+    default:
+      return description.listening ? "listens again" : "recreated";
+  }
+}
+
 std::vector<std::uint8_t> encode_channels(const ProcessChannels& channels) {
   Writer writer;
   writer.value(kMagic);
@@ -138,4 +180,4 @@ ProcessChannels decode_channels(std::span<const std::uint8_t> blob) {
   return channels;
 }
 
-}  // namespace ckpt::engine
+}  // namespace ckpt::image

@@ -1,5 +1,5 @@
-// Pipes, FIFOs and sockets of the group as the image keeps them: one
-// engine blob per process ("channels" dataset) listing the process's
+// Pipes, FIFOs and sockets of a process group as the image keeps them: the
+// engine-defined blob of each process ("channels" dataset), listing the process's
 // descriptors that are channels and the open file descriptions they use
 // (group-wide ids: descriptors of several processes that shared one
 // description share the id), with the bytes that were in flight.
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace ckpt::engine {
+namespace ckpt::image {
 
 enum class ChannelKind : std::uint32_t {
   kPipe = 1,
@@ -57,8 +57,14 @@ struct ProcessChannels {
   std::vector<ChannelDescription> descriptions;  // those the uses name
 };
 
+// "127.0.0.1:8080" for a stored socket address ("" if not IPv4/IPv6).
+std::string socket_address_text(const std::vector<std::uint8_t>& address);
+
+// What a restart makes of a description, in a few words (for ckpt-inspect).
+std::string restart_outcome(const ChannelDescription& description, int fd);
+
 std::vector<std::uint8_t> encode_channels(const ProcessChannels& channels);
 // Throws std::runtime_error naming what is wrong with a damaged blob.
 ProcessChannels decode_channels(std::span<const std::uint8_t> blob);
 
-}  // namespace ckpt::engine
+}  // namespace ckpt::image
