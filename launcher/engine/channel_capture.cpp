@@ -7,7 +7,6 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <linux/netlink.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -220,21 +219,6 @@ std::vector<std::uint8_t> datagram_contents(int socket, int peer) {
   return messages;
 }
 
-std::string address_text(const sockaddr_storage& address) {
-  char text[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-    port = ntohs(v4->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
-    port = ntohs(v6->sin6_port);
-  }
-  return std::string(text) + ":" + std::to_string(port);
-}
-
 void classify_socket(ChannelDescription& description, int socket,
                      const std::map<std::uint64_t, UnixSocketFacts>& unix_facts) {
   int domain = 0, type = 0, listening = 0;
@@ -267,7 +251,8 @@ void classify_socket(ChannelDescription& description, int socket,
       sockaddr_storage peer{};
       length = sizeof peer;
       if (::getpeername(socket, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
-        description.peer_text = address_text(peer);
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(&peer);
+        description.peer_text = image::socket_address_text({bytes, bytes + length});
       }
     }
   } else {

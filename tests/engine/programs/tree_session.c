@@ -25,34 +25,15 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "report_pipe.h"
 
 enum { kMembers = 3, kDirectEvery = 5, kRoundMs = 22, kMaxReport = 8192 };
 
-static int g_report = -1;
 static volatile sig_atomic_t g_count;
 
 static void on_usr1(int signal_number) {
   (void)signal_number;
   g_count = g_count + 1;
-}
-
-static const char* yes(bool value) { return value ? "yes" : "NO"; }
-
-static void report(const char* format, ...) __attribute__((format(printf, 1, 2)));
-static void report(const char* format, ...) {
-  char line[512];
-  va_list args;
-  va_start(args, format);
-  int length = vsnprintf(line, sizeof line - 1, format, args);
-  va_end(args);
-  if (length < 0 || length >= (int)sizeof line - 1) length = (int)sizeof line - 2;
-  line[length++] = '\n';
-  for (;;) {
-    ssize_t n = write(g_report, line, (size_t)length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != length) die("write report");
-    return;
-  }
 }
 
 static void write_byte(int fd, char byte) {

@@ -27,31 +27,11 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "report_pipe.h"
 
 enum { kChildren = 2, kGrandchildren = 2, kZombieMs = 2500, kMaxReport = 8192 };
 
-static int g_report = -1;  /* write end of the shared report pipe */
 static pid_t g_top_pid, g_top_pgid, g_top_sid;
-
-static const char* yes(bool value) { return value ? "yes" : "NO"; }
-
-/* One line on the report pipe; each line is one write() (< PIPE_BUF: atomic). */
-static void report(const char* format, ...) __attribute__((format(printf, 1, 2)));
-static void report(const char* format, ...) {
-  char line[512];
-  va_list args;
-  va_start(args, format);
-  int length = vsnprintf(line, sizeof line - 1, format, args);
-  va_end(args);
-  if (length < 0 || length >= (int)sizeof line - 1) length = (int)sizeof line - 2;
-  line[length++] = '\n';
-  for (;;) {
-    ssize_t n = write(g_report, line, (size_t)length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != length) die("write report");
-    return;
-  }
-}
 
 static _Noreturn void grandchild(int c, int g, pid_t parent) {
   const int k = kGrandchildren * c + g;
