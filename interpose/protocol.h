@@ -265,6 +265,9 @@ typedef struct {
 
 #define CKPT_MAX_SHARED_COPIES 64
 
+/* Files registered by file operations between two checkpoints. */
+#define CKPT_MAX_TOUCHED 256
+
 /* The agent's whole state, one static object per process. The coordinator
  * reads it (process_vm_readv) to fill the image tables; the restorer and
  * the restored agent use it to rebuild threads and process state. */
@@ -310,6 +313,16 @@ typedef struct {
   char library[CKPT_PATH_BYTES];
   int32_t control_fd;           /* -1: inert (not under ckpt) */
   int32_t pad_control;
+  /* The in-flight file-operation table (file_wrappers.cpp): a file
+   * operation that may change a file registers the file here before it
+   * starts, under the wrapper guard, so no checkpoint falls between the
+   * registration and the start of the operation. The coordinator reads the
+   * table while the group is stopped (those files go into the storage
+   * checkpoint) and empties it. */
+  uint32_t touched_count;
+  uint32_t touched_overflow;       /* more files than slots: the coordinator warns */
+  uint64_t touched_hash[CKPT_MAX_TOUCHED];
+  char touched[CKPT_MAX_TOUCHED][CKPT_PATH_BYTES];
 } CkptAgentState;
 
 #ifdef __cplusplus

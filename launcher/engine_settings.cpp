@@ -1,5 +1,7 @@
 #include "engine_settings.hpp"
 
+#include <filesystem>
+
 #include "ckpt/policy/image_path.hpp"
 
 namespace ckpt::launcher {
@@ -36,6 +38,13 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
   settings.compression_level = policy.checkpoint.compression_level;
   settings.keep_full = static_cast<std::uint64_t>(policy.storage.keep_full);
   settings.program = program;
+  // Storage paths are relative to where ckpt-launch (or ckpt-restart) runs.
+  for (const auto& path : policy.storage.include) {
+    settings.storage_include.push_back(std::filesystem::absolute(path).lexically_normal().string());
+  }
+  for (const auto& path : policy.storage.exclude) {
+    settings.storage_exclude.push_back(std::filesystem::absolute(path).lexically_normal().string());
+  }
   return settings;
 }
 

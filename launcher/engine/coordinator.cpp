@@ -72,7 +72,9 @@ std::string restorer_path() {
       "ckpt-restorer");
 }
 
-Coordinator::Coordinator(CoordinatorSettings settings) : settings_(std::move(settings)) {
+Coordinator::Coordinator(CoordinatorSettings settings)
+    : settings_(std::move(settings)),
+      storage_(settings_.storage_include, settings_.storage_exclude, settings_.image_path) {
   sigset_t handled;
   sigemptyset(&handled);
   for (int signal : {SIGCHLD, SIGTERM, SIGUSR1, SIGHUP}) sigaddset(&handled, signal);

@@ -14,6 +14,7 @@
 #include "channel.hpp"
 #include "codec.hpp"
 #include "group_processes.hpp"
+#include "storage_checkpoint.hpp"
 
 namespace ckpt::engine {
 
@@ -29,6 +30,8 @@ struct CoordinatorSettings {
   int compression_level = 1;
   std::uint64_t keep_full = 2;
   bool quiet = false;
+  std::vector<std::string> storage_include;  // absolute: saved with every checkpoint
+  std::vector<std::string> storage_exclude;  // absolute: never saved
   std::string program = "ckpt-launch";  // prefix of messages
 };
 
@@ -90,7 +93,8 @@ class Coordinator {
 
   CoordinatorSettings settings_;
   std::list<Member> members_;
-  std::vector<GroupProcess> group_snapshot_;  // the group at the last quiesce  // stable addresses: members join during checkpoints
+  std::vector<GroupProcess> group_snapshot_;  // the group at the last quiesce
+  StorageCheckpoint storage_;  // stable addresses: members join during checkpoints
   pid_t init_pid_ = -1;
   int agent_listen_fd_ = -1;
   std::string agent_socket_path_;

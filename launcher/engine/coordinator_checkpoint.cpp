@@ -169,6 +169,7 @@ std::uint64_t Coordinator::checkpoint() {
   std::uint64_t bytes = 0;
   double stopped_seconds = 0;
   std::size_t process_count = 0;
+  StorageStats storage;
   try {
     // Phase 1: every process of the group quiesces before anything is
     // written; the in-flight bytes of pipes and sockets are read while all
@@ -179,13 +180,7 @@ std::uint64_t Coordinator::checkpoint() {
       if (member.quiesced && !member.gone) outer_pids.push_back(member.outer_pid);
     }
     const auto channels = capture_group_channels(outer_pids);
-    for (auto& member : members_) {
-      if (!member.quiesced || member.gone) continue;
-      CkptEpoch release{{CKPT_MSG_RELEASE, sizeof(CkptEpoch)}, epoch};
-      member.channel.send(&release, sizeof release);
-    }
-    stopped_seconds = seconds_since(started);
-    // Phase 2: write one generation holding every process, commit it.
+    // The storage checkpoint, while nothing runs: the files as they are now.
     image::Image image = image::Image::open_or_create(settings_.image_path,
                                                       {settings_.job_name, settings_.policy_text});
     image::GenerationOptions options;
@@ -194,6 +189,19 @@ std::uint64_t Coordinator::checkpoint() {
     options.level = settings_.compression_level;
     options.dirty_engine = "none";
     auto pending = image.begin_generation(options);
+    for (const auto& member : members_) {
+      if (!member.quiesced || member.gone) continue;
+      const std::string warning = storage_.collect(member.outer_pid, member.agent_state);
+      if (!warning.empty()) say("warning: process " + std::to_string(member.inner_pid) + ": " + warning);
+    }
+    storage = storage_.write(pending.writer());
+    for (auto& member : members_) {
+      if (!member.quiesced || member.gone) continue;
+      CkptEpoch release{{CKPT_MSG_RELEASE, sizeof(CkptEpoch)}, epoch};
+      member.channel.send(&release, sizeof release);
+    }
+    stopped_seconds = seconds_since(started);
+    // Phase 2: the processes' memory, from their twins; commit.
     std::map<pid_t, const Member*> by_outer_pid;
     for (const auto& member : members_) {
       if (member.quiesced && !member.gone) by_outer_pid[member.outer_pid] = &member;
@@ -229,8 +237,14 @@ std::uint64_t Coordinator::checkpoint() {
   char timing[96];
   std::snprintf(timing, sizeof timing, "%.2f s, application stopped %.0f ms", total_seconds,
                 stopped_seconds * 1000);
+  std::string files;
+  if (storage.files + storage.deleted > 0) {
+    files = std::to_string(storage.files) + (storage.files == 1 ? " file" : " files") + " (" +
+            format_mib(storage.bytes) + ")" + (storage.deleted ? ", " + std::to_string(storage.deleted) + " deleted" : "") +
+            ", ";
+  }
   say("checkpoint " + std::to_string(generation) + " committed (" +
-      (process_count > 1 ? std::to_string(process_count) + " processes, " : std::string()) +
+      (process_count > 1 ? std::to_string(process_count) + " processes, " : std::string()) + files +
       format_mib(bytes) + ", " + timing + ")");
   return generation;
 }

@@ -109,6 +109,9 @@ int Coordinator::restart() {
     }
   }
   const ProcessTree tree = plan_tree(chain);
+  // Files back to the checkpoint before any process runs.
+  const RollbackStats rolled = roll_back_files(chain);
+  storage_.seed(chain);
   RestoreSpec spec;
   spec.restorer_path = restorer_path();
   spec.agent_socket = agent_socket_path_;
@@ -190,7 +193,12 @@ int Coordinator::restart() {
   const std::string who = tree.order.size() == 1
                               ? "process " + std::to_string(tree.order.front()->tables.info.pid)
                               : std::to_string(chain.processes.size()) + " processes";
-  say("restarted generation " + std::to_string(last_generation_) + " (" + who + ", " +
+  const std::string files =
+      rolled.files + rolled.removed == 0
+          ? ""
+          : std::to_string(rolled.files) + (rolled.files == 1 ? " file" : " files") + " rolled back" +
+                (rolled.removed ? ", " + std::to_string(rolled.removed) + " removed" : "") + ", ";
+  say("restarted generation " + std::to_string(last_generation_) + " (" + who + ", " + files +
       format_mib(pages * image::kPageSize) + ") in " + timing);
   arm_interval_timer();
   return run();
