@@ -11,7 +11,7 @@
 namespace ckpt::image {
 namespace {
 
-constexpr std::uint64_t kMagic = 0x316e6863746b7063ull;  // "cptkchn1"
+constexpr std::uint64_t kMagic = 0x326e6863746b7063ull;  // "cptkchn2"
 
 class Writer {
  public:
@@ -75,6 +75,7 @@ const char* channel_kind_name(ChannelKind kind) {
     case ChannelKind::kTcpListen: return "tcp-listen";
     case ChannelKind::kTcpConnection: return "tcp-connection";
     case ChannelKind::kOther: return "other";
+    case ChannelKind::kFile: return "file";
   }
   return "other";
 }
@@ -111,6 +112,8 @@ std::string restart_outcome(const ChannelDescription& description, int fd) {
              (description.peer_text.empty() ? std::string("?") : description.peer_text) + ")";
     case ChannelKind::kOther:
       return "comes back closed";
+    case ChannelKind::kFile:
+      return "reopened at offset " + std::to_string(description.offset);
     default:
       return description.listening ? "listens again" : "recreated";
   }
@@ -140,6 +143,7 @@ std::vector<std::uint8_t> encode_channels(const ProcessChannels& channels) {
     writer.text(description.name);
     writer.bytes(description.address);
     writer.text(description.peer_text);
+    writer.value(description.offset);
     writer.bytes(description.in_flight);
   }
   return std::move(writer.out);
@@ -173,6 +177,7 @@ ProcessChannels decode_channels(std::span<const std::uint8_t> blob) {
     description.name = reader.text();
     description.address = reader.bytes();
     description.peer_text = reader.text();
+    description.offset = reader.value<std::int64_t>();
     description.in_flight = reader.bytes();
     channels.descriptions.push_back(std::move(description));
   }

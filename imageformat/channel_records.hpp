@@ -1,4 +1,5 @@
-// Pipes, FIFOs and sockets of a process group as the image keeps them: the
+// Open file descriptions of a process group as the image keeps them (files
+// by path and offset, pipes, FIFOs and sockets with their contents): the
 // engine-defined blob of each process ("channels" dataset), listing the process's
 // descriptors that are channels and the open file descriptions they use
 // (group-wide ids: descriptors of several processes that shared one
@@ -23,6 +24,7 @@ enum class ChannelKind : std::uint32_t {
   kTcpListen = 6,
   kTcpConnection = 7,
   kOther = 8,
+  kFile = 9,  // a regular file, directory or device, reopened by path at its offset
 };
 
 const char* channel_kind_name(ChannelKind kind);
@@ -39,6 +41,7 @@ struct ChannelDescription {
   std::string name;              // FIFO path, unix socket name
   std::vector<std::uint8_t> address;  // TCP: sockaddr of the local end
   std::string peer_text;         // TCP connection: "address:port" of the peer
+  std::int64_t offset = 0;       // files: the shared file offset at the checkpoint
   bool has_data = false;         // in_flight below is this object's queue
   std::vector<std::uint8_t> in_flight;  // stream: bytes; datagrams: u32 length + bytes each
 };

@@ -266,7 +266,7 @@ typedef struct {
 #define CKPT_MAX_SHARED_COPIES 64
 
 /* Files registered by file operations between two checkpoints. */
-#define CKPT_MAX_TOUCHED 256
+#define CKPT_MAX_TOUCHED 1024
 
 /* The agent's whole state, one static object per process. The coordinator
  * reads it (process_vm_readv) to fill the image tables; the restorer and

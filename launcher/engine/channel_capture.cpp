@@ -102,14 +102,18 @@ struct FdFacts {
   bool socket = false;
   std::string link;
   int status_flags = 0;
+  std::int64_t offset = 0;
+  bool file = false;  // regular file, directory or device
   std::uint64_t description = 0;
 };
 
-int status_flags_of(pid_t pid, int fd, int* fd_flags) {
+// File status flags (and fd flags, offset) from /proc/PID/fdinfo/FD.
+int status_flags_of(pid_t pid, int fd, int* fd_flags, std::int64_t* offset) {
   std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
   std::string key;
   int flags = 0;
   while (info >> key) {
+    if (key == "pos:") info >> *offset;
     if (key == "flags:") {
       info >> std::oct >> flags >> std::dec;
       break;
@@ -286,15 +290,19 @@ std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vec
       if (fd <= 2 && stdio_open[fd] && stdio[fd].st_dev == info.st_dev && stdio[fd].st_ino == info.st_ino) {
         channels.coordinator_stdio_mask |= 1u << fd;  // the same as the coordinator's own fd
       }
-      if (!S_ISFIFO(info.st_mode) && !S_ISSOCK(info.st_mode)) continue;
+      const bool file = S_ISREG(info.st_mode) || S_ISDIR(info.st_mode) || S_ISCHR(info.st_mode) ||
+                        S_ISBLK(info.st_mode);
+      if (!file && !S_ISFIFO(info.st_mode) && !S_ISSOCK(info.st_mode)) continue;
       FdFacts facts;
+      facts.file = file;
       facts.pid = pid;
       facts.fd = fd;
       facts.device = info.st_dev;
       facts.inode = info.st_ino;
       facts.socket = S_ISSOCK(info.st_mode);
       facts.link = std::filesystem::read_symlink(entry.path(), error).string();
-      facts.status_flags = status_flags_of(pid, fd, &facts.fd_flags);
+      facts.status_flags = status_flags_of(pid, fd, &facts.fd_flags, &facts.offset);
+      if (file && facts.link.find(" (deleted)") != std::string::npos) continue;  // cannot be reopened
       fds.push_back(std::move(facts));
     }
   }
@@ -318,7 +326,14 @@ std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vec
     info.st_dev = facts.device;
     info.st_ino = facts.inode;
     description.coordinator_stdio = stdio_index(info);
-    if (!facts.socket) {
+    if (facts.file) {
+      // A file is the restarting command's own only at the same number
+      // (coordinator_stdio_mask): /dev/null at fd 1 is not our stdin.
+      description.coordinator_stdio = -1;
+      description.kind = ChannelKind::kFile;
+      description.name = facts.link;
+      description.offset = facts.offset;
+    } else if (!facts.socket) {
       const bool anonymous = facts.link.rfind("pipe:", 0) == 0;
       description.kind = anonymous ? ChannelKind::kPipe : ChannelKind::kFifo;
       if (!anonymous) description.name = facts.link;

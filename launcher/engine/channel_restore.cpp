@@ -173,6 +173,19 @@ std::vector<std::string> restore_group_channels(const std::map<pid_t, RestoredMe
       fd_of[user->id] = fd;
     }
   }
+  // Files: reopened by path (rolled back already) at the saved offset, one
+  // description shared by every process that shared it.
+  for (const auto& [id, description] : descriptions) {
+    if (description.coordinator_stdio >= 0 || description.kind != ChannelKind::kFile) continue;
+    const int flags = (description.status_flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY;
+    const int fd = owned.keep(::open(description.name.c_str(), flags));
+    if (fd < 0) {
+      warnings.push_back("cannot reopen " + description.name + ": " + std::strerror(errno));
+      continue;
+    }
+    if (description.offset > 0) ::lseek(fd, description.offset, SEEK_SET);
+    fd_of[id] = fd;
+  }
   // Sockets: pairs whose both ends the group held become socketpairs.
   std::map<std::uint64_t, const ChannelDescription*> socket_by_object;
   for (const auto& [id, description] : descriptions) {
@@ -180,7 +193,7 @@ std::vector<std::string> restore_group_channels(const std::map<pid_t, RestoredMe
   }
   std::map<std::uint64_t, int> socket_fd;  // by object
   for (const auto& [id, description] : descriptions) {
-    if (description.coordinator_stdio >= 0 || fd_of.count(id) != 0) continue;
+    if (description.coordinator_stdio >= 0 || fd_of.count(id) != 0 || description.kind == ChannelKind::kFile) continue;
     const auto done = socket_fd.find(description.object);
     if (done != socket_fd.end()) {  // another description of the same socket
       fd_of[id] = done->second;
@@ -233,42 +246,27 @@ std::vector<std::string> restore_group_channels(const std::map<pid_t, RestoredMe
     fd_of[id] = socket_fd[description.object];
     apply_status_flags(fd_of[id], description.status_flags);
   }
-  // Every process gets its descriptors (and files at 0-2 that were not
-  // the coordinator's own, reopened here).
+  // Every process gets its descriptors (they replace what the agent
+  // reopened on its own, which only images without this record rely on).
   for (const auto& [pid, member] : members) {
     const auto found = decoded.find(pid);
     if (found == decoded.end()) continue;  // an image without the record: 0-2 stay the restart's
     const ProcessChannels& channels = found->second;
     std::vector<CkptPassedDescriptor> entries;
     std::vector<int> fds;
-    std::set<int> numbers;
     for (const auto& use : channels.uses) {
       const ChannelDescription& description = descriptions.at(use.description);
+      if (use.fd <= 2 && (channels.coordinator_stdio_mask & (1u << use.fd)) != 0) continue;  // ours
       int fd = -1;
       if (description.coordinator_stdio >= 0) {
         if (use.fd == description.coordinator_stdio) continue;  // the restarting command's own
         fd = description.coordinator_stdio;
+      } else if (const auto made = fd_of.find(use.description); made != fd_of.end()) {
+        fd = made->second;
       } else {
-        fd = fd_of.at(use.description);
+        continue;  // could not be recreated (warned)
       }
       entries.push_back({use.fd, use.fd_flags});
-      fds.push_back(fd);
-      numbers.insert(use.fd);
-    }
-    for (const auto& record : member.tables->descriptors) {
-      if (record.fd > 2 || numbers.count(record.fd) != 0 || (channels.coordinator_stdio_mask & (1u << record.fd))) continue;
-      if (record.path.empty() || record.path[0] != '/') continue;
-      const int flags = (record.open_flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC;
-      const int fd = owned.keep(::open(record.path.c_str(), flags));
-      if (fd < 0) {
-        warnings.push_back("process " + std::to_string(pid) + " fd " + std::to_string(record.fd) +
-                           ": cannot reopen " + record.path + ": " + std::strerror(errno));
-        continue;
-      }
-      if (record.offset > 0 && record.kind == static_cast<std::uint32_t>(image::DescriptorKind::kRegularFile)) {
-        ::lseek(fd, record.offset, SEEK_SET);
-      }
-      entries.push_back({record.fd, record.fd_flags});
       fds.push_back(fd);
     }
     for (std::size_t first = 0; first < entries.size(); first += CKPT_DESCRIPTORS_PER_MESSAGE) {

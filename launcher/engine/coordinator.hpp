@@ -67,6 +67,7 @@ class Coordinator {
     bool quiesced = false;
     bool twin_expected = false;
     pid_t twin = -1;     // outer PID of its twin
+    int twin_pidfd = -1; // signals and liveness of the twin without PID reuse races
     bool gone = false;   // its socket closed (it exited)
   };
 

@@ -1,6 +1,7 @@
 // Coordinator::checkpoint: the two-phase checkpoint of the whole group.
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,8 @@ void Coordinator::handle_checkpoint_message(Member& member, std::uint64_t epoch)
     member.twin_expected = message_as<CkptQuiesced>(message).twin_pid != 0;
   } else if (header.type == CKPT_MSG_TWIN) {
     member.twin = member.channel.peer_pid();
+    if (member.twin_pidfd >= 0) ::close(member.twin_pidfd);
+    member.twin_pidfd = static_cast<int>(::syscall(SYS_pidfd_open, member.twin, 0));
   }  // anything else is stale (an earlier, abandoned epoch)
 }
 
@@ -122,7 +125,13 @@ void Coordinator::resume_group(std::uint64_t epoch) {
   // Twins have been read (or the checkpoint failed): end them before any
   // process runs on, while their PIDs cannot have been reused.
   for (auto& member : members_) {
-    if (member.twin > 0) ::kill(member.twin, SIGKILL);
+    // (through a pidfd: a twin that died with its group may have left its
+    // PID to an unrelated process meanwhile)
+    if (member.twin_pidfd >= 0) {
+      ::syscall(SYS_pidfd_send_signal, member.twin_pidfd, SIGKILL, nullptr, 0);
+      ::close(member.twin_pidfd);
+    }
+    member.twin_pidfd = -1;
     member.twin = -1;
   }
   // Everyone gets RESUME, also a process that has not answered yet: it
@@ -220,8 +229,20 @@ std::uint64_t Coordinator::checkpoint() {
       const Member& member = *found->second;
       ProcessIdentity identity{process.inner_pid, process.inner_ppid, process.pgid, process.sid,
                                process.exit_signal};
-      capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
-                      channels_of(channels, member.outer_pid), pending.writer());
+      try {
+        capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
+                        channels_of(channels, member.outer_pid), pending.writer());
+      } catch (const std::exception& error) {
+        throw std::runtime_error("process " + std::to_string(process.inner_pid) + " (" + process.name +
+                                 (member.twin_expected ? ", read through its twin" : "") + "): " + error.what());
+      }
+      // What was read must have been the twin all along (not a process
+      // that got its PID after it died).
+      pollfd exited{member.twin_pidfd, POLLIN, 0};
+      if (member.twin_expected && (member.twin_pidfd < 0 || ::poll(&exited, 1, 0) != 0)) {
+        throw std::runtime_error("process " + std::to_string(process.inner_pid) +
+                                 " ended while its memory was being read");
+      }
       ++process_count;
     }
     generation = image.commit(std::move(pending), settings_.keep_full);

@@ -70,9 +70,20 @@ line "ckpt-launch: no command given and the policy has no [[group]]; usage: ckpt
 expect 2 /dev/null "$work/err" -- "$launch"
 
 # (Running commands is the engine's part: tests/engine.)
-# Groups of several applications are honestly not available yet.
-line "ckpt-launch: groups with several applications are not supported by this version yet; run one application per ckpt-launch" err
-expect 3 /dev/null "$work/err" -- "$launch" --policy "$examples/workflow.toml"
+# One ckpt-launch runs one group (of any number of applications).
+cat >"$work/two-groups.toml" <<'TOML'
+version = 1
+[[group]]
+name = "a"
+[[group.app]]
+command = "true"
+[[group]]
+name = "b"
+[[group.app]]
+command = "true"
+TOML
+line "ckpt-launch: the policy has 2 groups; one ckpt-launch runs one group (start one per group)" err
+expect 3 /dev/null "$work/err" -- "$launch" --policy "$work/two-groups.toml"
 
 # --help and --version.
 "$launch" --help >"$work/out" || fail "--help exited $?"
