@@ -267,12 +267,12 @@ void classify_socket(ChannelDescription& description, int socket,
 }  // namespace
 
 std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vector<pid_t>& outer_pids) {
-  struct stat stdio[3] = {};
-  bool stdio_open[3] = {};
-  for (int k = 0; k < 3; ++k) stdio_open[k] = ::fstat(k, &stdio[k]) == 0;
-  auto stdio_index = [&](const struct stat& info) {
+  // Which of our own stdin/out/err a descriptor is: the same open file
+  // description (kcmp), inherited from us; not merely the same file.
+  const pid_t self = ::getpid();
+  auto stdio_index = [&](pid_t pid, int fd) {
     for (int k = 0; k < 3; ++k) {
-      if (stdio_open[k] && stdio[k].st_dev == info.st_dev && stdio[k].st_ino == info.st_ino) return k;
+      if (::syscall(SYS_kcmp, self, pid, KCMP_FILE, k, fd) == 0) return k;
     }
     return -1;
   };
@@ -287,9 +287,7 @@ std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vec
       if (fd == CKPT_AGENT_FD) continue;
       struct stat info {};
       if (::stat(entry.path().c_str(), &info) != 0) continue;
-      if (fd <= 2 && stdio_open[fd] && stdio[fd].st_dev == info.st_dev && stdio[fd].st_ino == info.st_ino) {
-        channels.coordinator_stdio_mask |= 1u << fd;  // the same as the coordinator's own fd
-      }
+      if (fd <= 2 && stdio_index(pid, fd) == fd) channels.coordinator_stdio_mask |= 1u << fd;
       const bool file = S_ISREG(info.st_mode) || S_ISDIR(info.st_mode) || S_ISCHR(info.st_mode) ||
                         S_ISBLK(info.st_mode);
       if (!file && !S_ISFIFO(info.st_mode) && !S_ISSOCK(info.st_mode)) continue;
@@ -322,14 +320,8 @@ std::map<pid_t, std::vector<std::uint8_t>> capture_group_channels(const std::vec
     description.id = descriptions.size() + 1;
     description.object = facts.inode;
     description.status_flags = facts.status_flags;
-    struct stat info {};
-    info.st_dev = facts.device;
-    info.st_ino = facts.inode;
-    description.coordinator_stdio = stdio_index(info);
+    description.coordinator_stdio = stdio_index(facts.pid, facts.fd);
     if (facts.file) {
-      // A file is the restarting command's own only at the same number
-      // (coordinator_stdio_mask): /dev/null at fd 1 is not our stdin.
-      description.coordinator_stdio = -1;
       description.kind = ChannelKind::kFile;
       description.name = facts.link;
       description.offset = facts.offset;

@@ -164,11 +164,12 @@ int Coordinator::restart() {
                                std::to_string(pid));
     }
     member.outer_pid = restored.outer_pid;
-    member.agent_state = restored.agent_state;
     member.registered = true;
     pages += restored.pages_written;
     restored_members[pid] = {&process->tables, &member.channel};
   }
+  // Each agent finished on its own while the next pages were written.
+  for (auto& member : members_) member.agent_state = await_restored(member.channel, settings_.timeout);
   // Pipes and sockets, with the bytes that were in flight; then everyone
   // runs again at the same time.
   for (const auto& warning : restore_group_channels(restored_members)) say("warning: " + warning);

@@ -122,9 +122,11 @@ RestoredProcess restore_process(const image::ResolvedChain& chain,
   restored.pages_written = write_pages(chain, process, restored.outer_pid);
   CkptMessageHeader written{CKPT_MSG_PAGES_WRITTEN, sizeof(CkptMessageHeader)};
   channel.send(&written, sizeof written);
-  const auto agent = message_as<CkptHello>(channel.receive(timeout, CKPT_MSG_RESTORED));
-  restored.agent_state = agent.agent_state;
   return restored;
+}
+
+std::uint64_t await_restored(const Channel& channel, std::chrono::milliseconds timeout) {
+  return message_as<CkptHello>(channel.receive(timeout, CKPT_MSG_RESTORED)).agent_state;
 }
 
 }  // namespace ckpt::engine

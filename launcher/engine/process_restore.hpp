@@ -19,10 +19,15 @@ struct RestoredProcess {
 };
 
 // Restores `process` into the restorer that said `hello` on `channel`
-// (its children were created already).
+// (its children were created already), up to PAGES_WRITTEN: the agent
+// then finishes on its own; await_restored() collects its RESTORED (so
+// the next process's pages can be written meanwhile).
 RestoredProcess restore_process(const image::ResolvedChain& chain,
                                 const image::ResolvedProcess& process, const Channel& channel,
                                 const CkptRestorerHello& hello, std::chrono::milliseconds timeout);
+
+// Waits for the agent's RESTORED; returns the address of its state.
+std::uint64_t await_restored(const Channel& channel, std::chrono::milliseconds timeout);
 
 // The process's facts (mm fields, auxv, agent address) from the image.
 CkptProcessFacts process_facts(const image::ProcessTables& tables);
