@@ -133,41 +133,30 @@ using namespace ckpt::agent;
 
 #define CKPT_EXPORT extern "C" __attribute__((visibility("default")))
 
-CKPT_EXPORT int open(const char* path, int flags, ...) {
-  va_list arguments;
-  va_start(arguments, flags);
-  const int mode = mode_argument(flags, arguments);
-  va_end(arguments);
-  if (may_change(flags)) register_before(AT_FDCWD, path);
-  return next_symbol(real_open, "open")(path, flags, mode);
-}
+// open/open64 and openat/openat64: register, then open with the mode.
+#define CKPT_OPEN_WRAPPER(name, cache)                      \
+  CKPT_EXPORT int name(const char* path, int flags, ...) {  \
+    va_list arguments;                                      \
+    va_start(arguments, flags);                             \
+    const int mode = mode_argument(flags, arguments);       \
+    va_end(arguments);                                      \
+    if (may_change(flags)) register_before(AT_FDCWD, path); \
+    return next_symbol(cache, #name)(path, flags, mode);    \
+  }
+#define CKPT_OPENAT_WRAPPER(name, cache)                                       \
+  CKPT_EXPORT int name(int directory_fd, const char* path, int flags, ...) {   \
+    va_list arguments;                                                         \
+    va_start(arguments, flags);                                                \
+    const int mode = mode_argument(flags, arguments);                          \
+    va_end(arguments);                                                         \
+    if (may_change(flags)) register_before(directory_fd, path);                \
+    return next_symbol(cache, #name)(directory_fd, path, flags, mode);         \
+  }
 
-CKPT_EXPORT int open64(const char* path, int flags, ...) {
-  va_list arguments;
-  va_start(arguments, flags);
-  const int mode = mode_argument(flags, arguments);
-  va_end(arguments);
-  if (may_change(flags)) register_before(AT_FDCWD, path);
-  return next_symbol(real_open64, "open64")(path, flags, mode);
-}
-
-CKPT_EXPORT int openat(int directory_fd, const char* path, int flags, ...) {
-  va_list arguments;
-  va_start(arguments, flags);
-  const int mode = mode_argument(flags, arguments);
-  va_end(arguments);
-  if (may_change(flags)) register_before(directory_fd, path);
-  return next_symbol(real_openat, "openat")(directory_fd, path, flags, mode);
-}
-
-CKPT_EXPORT int openat64(int directory_fd, const char* path, int flags, ...) {
-  va_list arguments;
-  va_start(arguments, flags);
-  const int mode = mode_argument(flags, arguments);
-  va_end(arguments);
-  if (may_change(flags)) register_before(directory_fd, path);
-  return next_symbol(real_openat64, "openat64")(directory_fd, path, flags, mode);
-}
+CKPT_OPEN_WRAPPER(open, real_open)
+CKPT_OPEN_WRAPPER(open64, real_open64)
+CKPT_OPENAT_WRAPPER(openat, real_openat)
+CKPT_OPENAT_WRAPPER(openat64, real_openat64)
 
 CKPT_EXPORT int creat(const char* path, mode_t mode) {
   register_before(AT_FDCWD, path);
