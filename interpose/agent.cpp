@@ -24,6 +24,7 @@
 #include <cstdlib>
 
 #include "agent.hpp"
+#include "file_spans.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
 
@@ -282,6 +283,10 @@ bool register_process(int fd) {
   start_checkpoint_thread();
   return true;
 }
+
+// exit(): every written range reaches the coordinator before the process
+// is gone (_exit and _Exit: file_spans.cpp).
+__attribute__((destructor)) void stop_agent() { spans_at_exit(); }
 
 __attribute__((constructor)) void start_agent() {
   g_state.control_fd = -1;

@@ -3,10 +3,12 @@
 // it were not open), so programs that close every descriptor above 2
 // before exec or at start-up keep running under ckpt.
 #include <errno.h>
+#include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.hpp"
+#include "file_spans.hpp"
 #include "next_symbol.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
@@ -16,6 +18,9 @@ namespace {
 bool agent_fd_open() { return ckpt::agent::g_state.magic == CKPT_AGENT_MAGIC; }
 
 int close_range_skipping_agent(unsigned first, unsigned last, int flags) {
+  if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
+    for (unsigned fd = first; fd <= last && fd < CKPT_SPAN_FDS; ++fd) ckpt::agent::span_closing(static_cast<int>(fd), false);
+  }
   const unsigned agent = CKPT_AGENT_FD;
   if (!agent_fd_open() || agent < first || agent > last) {
     return static_cast<int>(ckpt::agent::sys(SYS_close_range, first, last, flags));
@@ -36,6 +41,10 @@ __attribute__((visibility("default"))) int close(int fd) {
   if (fd == CKPT_AGENT_FD && agent_fd_open()) {
     errno = EBADF;
     return -1;
+  }
+  {
+    const ckpt::agent::WrapperGuard guard;
+    ckpt::agent::span_closing(fd, false);
   }
   return ckpt::agent::next_symbol(real_close, "close")(fd);
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "agent.hpp"
+#include "file_spans.hpp"
 #include "raw_syscall.hpp"
 
 extern char** environ;
@@ -260,6 +261,7 @@ bool find_on_path(const char* file, char* out, unsigned long capacity) {
 }
 
 ChannelAcrossExec::ChannelAcrossExec() {
+  spans_before_exec();  // the new program starts with no spans
   if (g_state.control_fd >= 0) sys(SYS_fcntl, g_state.control_fd, F_SETFD, 0);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.hpp"
+#include "file_spans.hpp"
 #include "next_symbol.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
@@ -73,6 +74,8 @@ void register_file(int directory_fd, const char* path) {
   }
   copy_string(g_state.touched[slot], absolute, CKPT_PATH_BYTES);
   g_state.touched_hash[slot] = hash;
+  // The table dies with the process: the coordinator hears of it at once.
+  send_touched_report(absolute);
 }
 
 bool may_change(int flags) {
@@ -91,6 +94,28 @@ bool mode_may_change(const char* mode) {
 void register_before(int directory_fd, const char* path) {
   WrapperGuard guard;
   register_file(directory_fd, path);
+}
+
+// After an open that may write: the descriptor's span starts.
+void opened(int fd, int flags) {
+  if (fd < 0) return;
+  WrapperGuard guard;
+  span_opened(fd, flags, false);
+}
+
+// fopen's mode as open flags (stdio opens with libc's internal open).
+int mode_flags(const char* mode) {
+  if (mode == nullptr || mode[0] == 'r') return __builtin_strchr(mode ? mode : "", '+') ? O_RDWR : O_RDONLY;
+  return O_WRONLY | (mode[0] == 'a' ? O_APPEND : O_TRUNC);
+}
+
+FILE* stream_opened(FILE* stream, const char* mode) {
+  if (stream == nullptr || !mode_may_change(mode)) return stream;
+  WrapperGuard guard;
+  // A read-write stream moves the offset by itself (read-ahead, then a
+  // write goes back): unsure while open.
+  span_opened(fileno(stream), (mode_flags(mode) & ~O_ACCMODE) | O_WRONLY, __builtin_strchr(mode, '+') != nullptr);
+  return stream;
 }
 
 int mode_argument(int flags, va_list arguments) {
@@ -140,8 +165,11 @@ using namespace ckpt::agent;
     va_start(arguments, flags);                             \
     const int mode = mode_argument(flags, arguments);       \
     va_end(arguments);                                      \
-    if (may_change(flags)) register_before(AT_FDCWD, path); \
-    return next_symbol(cache, #name)(path, flags, mode);    \
+    if (!may_change(flags)) return next_symbol(cache, #name)(path, flags, mode); \
+    register_before(AT_FDCWD, path);                        \
+    const int fd = next_symbol(cache, #name)(path, flags, mode); \
+    opened(fd, flags);                                      \
+    return fd;                                              \
   }
 #define CKPT_OPENAT_WRAPPER(name, cache)                                       \
   CKPT_EXPORT int name(int directory_fd, const char* path, int flags, ...) {   \
@@ -149,8 +177,11 @@ using namespace ckpt::agent;
     va_start(arguments, flags);                                                \
     const int mode = mode_argument(flags, arguments);                          \
     va_end(arguments);                                                         \
-    if (may_change(flags)) register_before(directory_fd, path);                \
-    return next_symbol(cache, #name)(directory_fd, path, flags, mode);         \
+    if (!may_change(flags)) return next_symbol(cache, #name)(directory_fd, path, flags, mode); \
+    register_before(directory_fd, path);                                       \
+    const int fd = next_symbol(cache, #name)(directory_fd, path, flags, mode); \
+    opened(fd, flags);                                                         \
+    return fd;                                                                 \
   }
 
 CKPT_OPEN_WRAPPER(open, real_open)
@@ -160,32 +191,46 @@ CKPT_OPENAT_WRAPPER(openat64, real_openat64)
 
 CKPT_EXPORT int creat(const char* path, mode_t mode) {
   register_before(AT_FDCWD, path);
-  return next_symbol(real_creat, "creat")(path, mode);
+  const int fd = next_symbol(real_creat, "creat")(path, mode);
+  opened(fd, O_WRONLY | O_CREAT | O_TRUNC);
+  return fd;
 }
 
 CKPT_EXPORT int creat64(const char* path, mode_t mode) {
   register_before(AT_FDCWD, path);
-  return next_symbol(real_creat64, "creat64")(path, mode);
+  const int fd = next_symbol(real_creat64, "creat64")(path, mode);
+  opened(fd, O_WRONLY | O_CREAT | O_TRUNC);
+  return fd;
 }
 
 CKPT_EXPORT FILE* fopen(const char* path, const char* mode) {
   if (mode_may_change(mode)) register_before(AT_FDCWD, path);
-  return next_symbol(real_fopen, "fopen")(path, mode);
+  return stream_opened(next_symbol(real_fopen, "fopen")(path, mode), mode);
 }
 
 CKPT_EXPORT FILE* fopen64(const char* path, const char* mode) {
   if (mode_may_change(mode)) register_before(AT_FDCWD, path);
-  return next_symbol(real_fopen64, "fopen64")(path, mode);
+  return stream_opened(next_symbol(real_fopen64, "fopen64")(path, mode), mode);
 }
 
 CKPT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
+  {
+    WrapperGuard guard;
+    if (stream != nullptr) span_closing(fileno(stream), true);  // its old file is closed
+  }
   if (path != nullptr && mode_may_change(mode)) register_before(AT_FDCWD, path);
-  return next_symbol(real_freopen, "freopen")(path, mode, stream);
+  return stream_opened(next_symbol(real_freopen, "freopen")(path, mode, stream), mode);
 }
 
 CKPT_EXPORT int truncate(const char* path, off_t length) {
   register_before(AT_FDCWD, path);
-  return next_symbol(real_truncate, "truncate")(path, length);
+  const int status = next_symbol(real_truncate, "truncate")(path, length);
+  if (status == 0) {
+    WrapperGuard guard;
+    struct stat info {};
+    if (stat(path, &info) == 0) send_file_report(CKPT_REPORT_TRUNCATED, info.st_dev, info.st_ino, static_cast<uint64_t>(length), 0);
+  }
+  return status;
 }
 
 CKPT_EXPORT int rename(const char* from, const char* to) {

@@ -42,6 +42,7 @@ enum CkptMessageType {
   CKPT_MSG_TWIN = 8,           /* the agent's frozen copy -> coord: CkptHello */
   CKPT_MSG_RELEASE = 9,        /* coord -> agent: the whole group is quiesced; run on
                                   while the twin is read (CkptEpoch) */
+  CKPT_MSG_FILE_REPORT = 11,   /* agent -> coord, any time, no reply: CkptFileReport */
   CKPT_MSG_DESCRIPTORS = 10,   /* coord -> agent after a restart: CkptDescriptorBatch
                                   with the descriptors as SCM_RIGHTS */
   CKPT_MSG_RESTORER_HELLO = 20,  /* restorer -> coord: CkptRestorerHello */
@@ -268,6 +269,41 @@ typedef struct {
 /* Files registered by file operations between two checkpoints. */
 #define CKPT_MAX_TOUCHED 1024
 
+/* Written ranges (file_spans.cpp). Per descriptor below CKPT_SPAN_FDS:
+ * where its sequential writes began since the last checkpoint and the
+ * positional writes (pwrite) since then, coalesced. The coordinator reads
+ * and re-arms the table while the group is stopped; what happens between
+ * two checkpoints to a descriptor that goes away (close, exit, exec,
+ * lseek) reaches it as CkptFileReport messages. */
+#define CKPT_SPAN_FDS 1024
+#define CKPT_SPAN_APPEND 1u       /* O_APPEND: writes land at the end */
+#define CKPT_SPAN_UNSURE 2u       /* writes the spans cannot follow since the checkpoint */
+#define CKPT_SPAN_STICKY 4u       /* read-write stdio stream: unsure until closed */
+#define CKPT_SPAN_TO_END (~(uint64_t)0)
+typedef struct CkptFileSpan {
+  uint64_t dev, ino;        /* 0/0: no span (not a regular file written through here) */
+  uint64_t start_plus_one;  /* 0: unknown */
+  uint64_t pwrite_low, pwrite_high;  /* low == high: none */
+  uint32_t flags;
+  uint32_t reports;         /* reports sent for it since the checkpoint */
+} CkptFileSpan;
+
+enum CkptFileReportKind {
+  CKPT_REPORT_TOUCHED = 1,  /* path: may change (in-flight table entry) */
+  CKPT_REPORT_RANGE = 2,    /* [start, end) written; end CKPT_SPAN_TO_END: to the end of the file */
+  CKPT_REPORT_TRUNCATED = 3, /* size set to start */
+  CKPT_REPORT_UNSURE = 4,   /* written in ways the ranges cannot follow */
+  CKPT_REPORT_EXITED = 5    /* the process ends; every range of it was reported */
+};
+typedef struct CkptFileReport {
+  CkptMessageHeader header;
+  uint32_t kind;
+  uint32_t pad;
+  uint64_t dev, ino;
+  uint64_t start, end;
+  char path[CKPT_PATH_BYTES]; /* TOUCHED only; the message ends after its NUL */
+} CkptFileReport;
+
 /* The agent's whole state, one static object per process. The coordinator
  * reads it (process_vm_readv) to fill the image tables; the restorer and
  * the restored agent use it to rebuild threads and process state. */
@@ -323,6 +359,7 @@ typedef struct {
   uint32_t touched_overflow;       /* more files than slots: the coordinator warns */
   uint64_t touched_hash[CKPT_MAX_TOUCHED];
   char touched[CKPT_MAX_TOUCHED][CKPT_PATH_BYTES];
+  CkptFileSpan spans[CKPT_SPAN_FDS];
 } CkptAgentState;
 
 #ifdef __cplusplus

@@ -37,6 +37,11 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
   }
   settings.compression_level = policy.checkpoint.compression_level;
   settings.keep_full = static_cast<std::uint64_t>(policy.storage.keep_full);
+  // Dirty pages are found by hashing today (the runtime engines, mprotect
+  // and uffd-wp, are not built yet); "none" keeps every generation full.
+  settings.incremental_depth = policy.checkpoint.dirty_tracking == policy::DirtyTracking::none
+                                   ? 0
+                                   : static_cast<std::uint64_t>(policy.checkpoint.incremental_depth);
   settings.program = program;
   // Storage paths are relative to where ckpt-launch (or ckpt-restart) runs.
   for (const auto& path : policy.storage.include) {

@@ -12,12 +12,13 @@
 namespace ckpt::engine {
 
 Channel::Channel(Channel&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), sender_pid_(other.sender_pid_) {}
+    : fd_(std::exchange(other.fd_, -1)), sink_(other.sink_), sender_pid_(other.sender_pid_) {}
 
 Channel& Channel::operator=(Channel&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
+    sink_ = other.sink_;
     sender_pid_ = other.sender_pid_;
   }
   return *this;
@@ -86,6 +87,11 @@ std::vector<std::byte> Channel::receive(std::chrono::milliseconds timeout,
     message.resize(static_cast<std::size_t>(got));
     if (message.size() < sizeof(CkptMessageHeader)) throw std::runtime_error("short message");
     const auto header = message_as<CkptMessageHeader>(message);
+    if (header.type == CKPT_MSG_FILE_REPORT) {
+      if (sink_ != nullptr) sink_->file_report(sender_pid_, message);
+      if (expected == 0) return message;
+      continue;
+    }
     if (header.type == CKPT_MSG_FAILED || header.type == CKPT_MSG_RESTORER_ERROR) {
       const auto failure = message_as<CkptFailure>(message);
       throw std::runtime_error(std::string(failure.reason, strnlen(failure.reason, sizeof failure.reason)));

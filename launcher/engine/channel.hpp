@@ -14,6 +14,16 @@
 
 namespace ckpt::engine {
 
+// Where file reports (CKPT_MSG_FILE_REPORT) go: agents send them at any
+// time, so every receive hands them over and goes on.
+class ReportSink {
+ public:
+  virtual void file_report(pid_t sender, const std::vector<std::byte>& message) = 0;
+
+ protected:
+  ~ReportSink() = default;
+};
+
 class Channel {
  public:
   Channel() = default;
@@ -30,13 +40,16 @@ class Channel {
   void send_with_descriptors(const void* message, std::size_t size, const std::vector<int>& fds) const;
   // Receives one message (resized to its length); throws on timeout, on
   // a closed peer, or if `expected` is given and the type differs
-  // (a CkptFailure's reason is included in the error).
+  // (a CkptFailure's reason is included in the error). File reports go to
+  // the sink; with no `expected` one is also returned.
   std::vector<std::byte> receive(std::chrono::milliseconds timeout, std::uint32_t expected = 0) const;
   // PID (in our PID namespace) of the sender of the last message received.
   pid_t peer_pid() const;
+  void set_report_sink(ReportSink* sink) { sink_ = sink; }
 
  private:
   int fd_ = -1;
+  ReportSink* sink_ = nullptr;
   mutable pid_t sender_pid_ = -1;
 };
 

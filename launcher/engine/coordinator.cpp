@@ -146,6 +146,7 @@ int Coordinator::launch(const std::vector<AppCommand>& commands) {
     child_ends.push_back(child_end);
     Member member;
     member.channel = std::move(channel);
+    member.channel.set_report_sink(&storage_);
     members_.push_back(std::move(member));
   }
   const GroupInit init = start_launch_init(specs);
@@ -219,6 +220,7 @@ std::size_t Coordinator::accept_new_members(std::uint64_t epoch_to_send) {
     if (fd < 0) return accepted;
     Member member;
     member.channel = Channel(fd);
+    member.channel.set_report_sink(&storage_);
     ucred credentials{};
     socklen_t size = sizeof credentials;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0) member.outer_pid = credentials.pid;
@@ -254,6 +256,7 @@ void Coordinator::handle_agent_message() {
       }
     } catch (const std::exception&) {
       // The process closed its socket (exiting); its exit reaches us as SIGCHLD of init.
+      storage_.process_ended(member.outer_pid);
       member.registered = false;
       member.channel = Channel();
     }

@@ -14,6 +14,7 @@
 #include "channel.hpp"
 #include "codec.hpp"
 #include "group_processes.hpp"
+#include "page_hashes.hpp"
 #include "storage_checkpoint.hpp"
 
 namespace ckpt::engine {
@@ -29,6 +30,9 @@ struct CoordinatorSettings {
   image::Codec codec = image::Codec::kLz4;
   int compression_level = 1;
   std::uint64_t keep_full = 2;
+  // Incremental generations after each full one (0: every one full); their
+  // pages are those whose hash changed (page_hashes.hpp).
+  std::uint64_t incremental_depth = 3;
   bool quiet = false;
   std::vector<std::string> storage_include;  // absolute: saved with every checkpoint
   std::vector<std::string> storage_exclude;  // absolute: never saved
@@ -96,6 +100,8 @@ class Coordinator {
   std::list<Member> members_;
   std::vector<GroupProcess> group_snapshot_;  // the group at the last quiesce
   StorageCheckpoint storage_;  // stable addresses: members join during checkpoints
+  PageHashes page_hashes_;     // of the last committed generation
+  std::uint64_t incrementals_in_chain_ = 0;
   pid_t init_pid_ = -1;
   int agent_listen_fd_ = -1;
   std::string agent_socket_path_;

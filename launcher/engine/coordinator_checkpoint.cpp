@@ -29,6 +29,7 @@ void Coordinator::handle_checkpoint_message(Member& member, std::uint64_t epoch)
     // socket closed has exited (it is a zombie or gone: see quiesce_group).
     if (std::string(error.what()) != "the process went away") throw;
     member.gone = true;
+    storage_.process_ended(member.outer_pid);
     return;
   }
   const auto header = message_as<CkptMessageHeader>(message);
@@ -179,6 +180,7 @@ std::uint64_t Coordinator::checkpoint() {
   double stopped_seconds = 0;
   std::size_t process_count = 0;
   StorageStats storage;
+  std::string kind_word;
   try {
     // Phase 1: every process of the group quiesces before anything is
     // written; the in-flight bytes of pipes and sockets are read while all
@@ -193,17 +195,19 @@ std::uint64_t Coordinator::checkpoint() {
     image::Image image = image::Image::open_or_create(settings_.image_path,
                                                       {settings_.job_name, settings_.policy_text});
     image::GenerationOptions options;
-    options.kind = image::GenerationKind::kFull;
+    const bool incremental = page_hashes_.valid() && incrementals_in_chain_ < settings_.incremental_depth &&
+                             !image.current_chain().empty();
+    options.kind = incremental ? image::GenerationKind::kIncremental : image::GenerationKind::kFull;
     options.codec = settings_.codec;
     options.level = settings_.compression_level;
-    options.dirty_engine = "none";
+    options.dirty_engine = settings_.incremental_depth > 0 ? "hash" : "none";
     auto pending = image.begin_generation(options);
     for (const auto& member : members_) {
       if (!member.quiesced || member.gone) continue;
       const std::string warning = storage_.collect(member.outer_pid, member.agent_state);
       if (!warning.empty()) say("warning: process " + std::to_string(member.inner_pid) + ": " + warning);
     }
-    storage = storage_.write(pending.writer());
+    storage = storage_.write(pending.writer(), incremental);
     for (auto& member : members_) {
       if (!member.quiesced || member.gone) continue;
       CkptEpoch release{{CKPT_MSG_RELEASE, sizeof(CkptEpoch)}, epoch};
@@ -230,8 +234,10 @@ std::uint64_t Coordinator::checkpoint() {
       ProcessIdentity identity{process.inner_pid, process.inner_ppid, process.pgid, process.sid,
                                process.exit_signal};
       try {
+        auto hashes = page_hashes_.begin(process.inner_pid);
         capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
-                        channels_of(channels, member.outer_pid), pending.writer());
+                        channels_of(channels, member.outer_pid), pending.writer(), hashes, incremental);
+        page_hashes_.finish(process.inner_pid, hashes);
       } catch (const std::exception& error) {
         throw std::runtime_error("process " + std::to_string(process.inner_pid) + " (" + process.name +
                                  (member.twin_expected ? ", read through its twin" : "") + "): " + error.what());
@@ -247,7 +253,13 @@ std::uint64_t Coordinator::checkpoint() {
     }
     generation = image.commit(std::move(pending), settings_.keep_full);
     bytes = image.generations().back().bytes;
+    page_hashes_.commit();
+    storage_.commit();
+    incrementals_in_chain_ = incremental ? incrementals_in_chain_ + 1 : 0;
+    kind_word = incremental ? "incremental, " : "";
   } catch (...) {
+    page_hashes_.discard();
+    storage_.discard();
     resume_group(epoch);
     throw;
   }
@@ -264,7 +276,7 @@ std::uint64_t Coordinator::checkpoint() {
             format_mib(storage.bytes) + ")" + (storage.deleted ? ", " + std::to_string(storage.deleted) + " deleted" : "") +
             ", ";
   }
-  say("checkpoint " + std::to_string(generation) + " committed (" +
+  say("checkpoint " + std::to_string(generation) + " committed (" + kind_word +
       (process_count > 1 ? std::to_string(process_count) + " processes, " : std::string()) + files +
       format_mib(bytes) + ", " + timing + ")");
   return generation;

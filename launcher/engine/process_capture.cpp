@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <algorithm>
 #include <stdexcept>
 
 namespace ckpt::engine {
@@ -118,6 +119,24 @@ std::vector<std::string> read_argv(pid_t pid) {
   return argv;
 }
 
+// Incremental generation: of `count` pages read at `address`, stores the
+// runs that changed since the previous generation.
+void add_changed_pages(image::GenerationWriter& writer, ProcessPageHashes& hashes, std::uint64_t address,
+                       const std::byte* pages, std::size_t count) {
+  std::size_t run = 0;  // changed pages just before page i
+  for (std::size_t i = 0; i <= count; ++i) {
+    const bool changed = i < count && hashes.changed(address + i * image::kPageSize, pages + i * image::kPageSize);
+    if (changed) {
+      ++run;
+      continue;
+    }
+    if (run > 0) {
+      writer.add_pages(address + (i - run) * image::kPageSize, pages + (i - run) * image::kPageSize, run);
+    }
+    run = 0;
+  }
+}
+
 }  // namespace
 
 std::vector<Region> mark_shared(std::vector<Region> regions, const CkptRange& range) {
@@ -206,7 +225,7 @@ void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size) 
 
 CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
                                 std::uint64_t agent_state, std::vector<std::uint8_t> channels,
-                                image::GenerationWriter& writer) {
+                                image::GenerationWriter& writer, ProcessPageHashes& hashes, bool incremental) {
   CapturedProcess captured;
   auto& tables = captured.tables;
   const pid_t inner_pid = identity.pid;
@@ -270,13 +289,25 @@ CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity
     return ::pread(memory, space.data(), space.size(), static_cast<off_t>(address));
   };
   try {
+    std::vector<std::byte> buffer;
+    if (incremental) buffer.resize(image::kChunkBytes);
     for (const auto& region : tables.regions) {
       if (!region_content_saved(region)) continue;
       for (std::uint64_t at = region.start; at < region.end;) {
-        const std::span<std::byte> space = writer.page_space((region.end - at) / image::kPageSize);
+        const std::size_t wanted = static_cast<std::size_t>(
+            std::min<std::uint64_t>((region.end - at) / image::kPageSize, image::kPagesPerChunk));
+        // Full generation: straight into the chunk; incremental: into our
+        // buffer, then only the pages that changed.
+        const std::span<std::byte> space =
+            incremental ? std::span<std::byte>(buffer.data(), wanted * image::kPageSize) : writer.page_space(wanted);
         const std::size_t pages = space.size() / image::kPageSize;
         if (read_into(space, at) == static_cast<ssize_t>(space.size())) {
-          writer.commit_pages(at, pages);
+          if (!incremental) {
+            for (std::size_t i = 0; i < pages; ++i) hashes.changed(at + i * image::kPageSize, space.data() + i * image::kPageSize);
+            writer.commit_pages(at, pages);
+          } else {
+            add_changed_pages(writer, hashes, at, space.data(), pages);
+          }
           captured.pages_read += pages;
           at += space.size();
           continue;
@@ -284,16 +315,21 @@ CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity
         // Some pages cannot be read (EIO: a file mapping past the end of
         // its file): take the readable ones; the others come back as zeros.
         // Reading nothing at all means the process is gone.
-        writer.commit_pages(at, 0);
+        if (!incremental) writer.commit_pages(at, 0);
         for (std::size_t i = 0; i < pages; ++i, at += image::kPageSize) {
-          const std::span<std::byte> page = writer.page_space(1);
+          const std::span<std::byte> page = incremental ? space.first(image::kPageSize) : writer.page_space(1);
           const ssize_t got = read_into(page, at);
           if (got == 0 || (got < 0 && errno != EIO)) {
             throw std::runtime_error("process " + std::to_string(inner_pid) +
                                      " ended while its memory was being read");
           }
           const bool readable = got == static_cast<ssize_t>(page.size());
-          writer.commit_pages(at, readable ? 1 : 0);
+          if (!incremental) {
+            if (readable) hashes.changed(at, page.data());
+            writer.commit_pages(at, readable ? 1 : 0);
+          } else if (readable) {
+            add_changed_pages(writer, hashes, at, page.data(), 1);
+          }
           if (readable) ++captured.pages_read;
         }
       }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "generation_writer.hpp"
+#include "page_hashes.hpp"
 #include "protocol.h"
 #include "schema.hpp"
 
@@ -47,10 +48,12 @@ struct ProcessIdentity {
 
 // Captures process `outer_pid` (as seen by us: the process or its twin)
 // whose agent state is at `agent_state`, into `writer`; `channels` is the
-// engine blob of its pipes and sockets (group_channels.hpp).
+// engine blob of its pipes and sockets (coordinator_channels.hpp). Every
+// page's hash goes into `hashes`; with `incremental` only the pages that
+// changed since the previous generation are stored.
 CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
                                 std::uint64_t agent_state, std::vector<std::uint8_t> channels,
-                                image::GenerationWriter& writer);
+                                image::GenerationWriter& writer, ProcessPageHashes& hashes, bool incremental);
 
 // A process that exited but was not yet waited for by its parent: the
 // image keeps its identity and wait status (misc = CkptZombieFacts).

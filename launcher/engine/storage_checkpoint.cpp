@@ -5,6 +5,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -77,6 +80,64 @@ std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path
   return saved;
 }
 
+std::int64_t nanoseconds(const timespec& time) {
+  return static_cast<std::int64_t>(time.tv_sec) * 1000000000 + time.tv_nsec;
+}
+
+// Saves the byte ranges [first, second) of a file (ascending, disjoint,
+// inside its size): kRanges over the previous generation's content.
+std::uint64_t save_ranges(image::GenerationWriter& writer, const std::string& path, const struct stat& info,
+                          const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) throw std::runtime_error("cannot save " + path + " in the storage checkpoint: " + std::strerror(errno));
+  image::FileRecord record;
+  record.path = path;
+  record.kind = static_cast<std::uint32_t>(image::FileEntryKind::kRanges);
+  record.mode = info.st_mode & 07777;
+  record.size = static_cast<std::uint64_t>(info.st_size);
+  record.mtime_ns = nanoseconds(info.st_mtim);
+  writer.begin_file(record);
+  std::vector<std::byte> piece(kPiece);
+  std::uint64_t saved = 0;
+  try {
+    for (const auto& [first, end] : ranges) {
+      for (std::uint64_t at = first; at < end;) {
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, end - at));
+        const ssize_t got = ::pread(fd, piece.data(), want, static_cast<off_t>(at));
+        if (got < 0) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+        if (got == 0) break;
+        writer.add_file_range(at, {piece.data(), static_cast<std::size_t>(got)});
+        saved += static_cast<std::uint64_t>(got);
+        at += static_cast<std::uint64_t>(got);
+      }
+    }
+  } catch (...) {
+    ::close(fd);
+    writer.end_file();
+    throw;
+  }
+  ::close(fd);
+  writer.end_file();
+  return saved;
+}
+
+// Sorted, merged, clipped to `size`.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> normalised(std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges,
+                                                                std::uint64_t size) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> result;
+  for (auto [first, end] : ranges) {
+    end = std::min(end, size);
+    if (first >= end) continue;
+    if (!result.empty() && first <= result.back().second) {
+      result.back().second = std::max(result.back().second, end);
+    } else {
+      result.emplace_back(first, end);
+    }
+  }
+  return result;
+}
+
 void write_file_content(const image::ResolvedChain& chain, const image::ResolvedFile& file) {
   const std::string& path = file.record.path;
   std::error_code ignored;
@@ -141,6 +202,137 @@ void StorageCheckpoint::seed(const image::ResolvedChain& chain) {
   }
 }
 
+void WrittenSince::merge(WrittenSince&& other) {
+  for (auto& [key, list] : other.ranges) {
+    auto& mine = ranges[key];
+    mine.insert(mine.end(), list.begin(), list.end());
+  }
+  for (const auto& [key, size] : other.smallest_size) {
+    auto [it, added] = smallest_size.emplace(key, size);
+    if (!added) it->second = std::min(it->second, size);
+  }
+  unsure.merge(other.unsure);
+  lost_writer = lost_writer || other.lost_writer;
+}
+
+void StorageCheckpoint::file_report(pid_t sender, const std::vector<std::byte>& message) {
+  CkptFileReport report{};
+  std::memcpy(&report, message.data(), std::min(message.size(), sizeof report));
+  const WrittenSince::Key key{report.dev, report.ino};
+  switch (report.kind) {
+    case CKPT_REPORT_TOUCHED:
+      report.path[sizeof report.path - 1] = '\0';
+      track(report.path);
+      break;
+    case CKPT_REPORT_RANGE:
+      current_.ranges[key].emplace_back(report.start, report.end);
+      break;
+    case CKPT_REPORT_TRUNCATED: {
+      auto [it, added] = current_.smallest_size.emplace(key, report.start);
+      if (!added) it->second = std::min(it->second, report.start);
+      break;
+    }
+    case CKPT_REPORT_UNSURE:
+      current_.unsure.insert(key);
+      break;
+    case CKPT_REPORT_EXITED:
+      exited_.insert(sender);
+      break;
+    default:
+      break;
+  }
+}
+
+void StorageCheckpoint::process_ended(pid_t outer_pid) {
+  if (exited_.erase(outer_pid) == 0) current_.lost_writer = true;
+}
+
+void StorageCheckpoint::commit() {
+  committed_states_ = std::move(pending_states_);
+  pending_states_.clear();
+  pending_ = WrittenSince{};
+}
+
+void StorageCheckpoint::discard() {
+  current_.merge(std::move(pending_));
+  pending_ = WrittenSince{};
+  pending_states_.clear();
+}
+
+// The descriptor spans of a stopped process (file_spans.cpp): each open
+// writable file's span becomes a range, and every span is re-armed at
+// the current offset for the next interval.
+void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state) {
+  std::vector<CkptFileSpan> spans(CKPT_SPAN_FDS);
+  const std::uint64_t spans_at = agent_state + offsetof(CkptAgentState, spans);
+  if (agent_state == 0 || !read_remote(outer_pid, spans_at, spans.data(), spans.size() * sizeof(CkptFileSpan))) return;
+  const std::string folder = "/proc/" + std::to_string(outer_pid);
+  std::vector<bool> seen(CKPT_SPAN_FDS, false);
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(folder + "/fd", ignored)) {
+    const std::string name = entry.path().filename().string();
+    const int fd = std::atoi(name.c_str());
+    std::ifstream info(folder + "/fdinfo/" + name);
+    std::string key;
+    int flags = 0;
+    std::uint64_t position = 0;
+    while (info >> key) {
+      if (key == "pos:") info >> std::dec >> position;
+      if (key == "flags:") info >> std::oct >> flags;
+    }
+    struct stat target {};
+    if ((flags & O_ACCMODE) == O_RDONLY || ::stat(entry.path().c_str(), &target) != 0 || !S_ISREG(target.st_mode)) {
+      continue;
+    }
+    const WrittenSince::Key file{static_cast<std::uint64_t>(target.st_dev), target.st_ino};
+    const bool append = (flags & O_APPEND) != 0;
+    const std::uint64_t end = append ? static_cast<std::uint64_t>(target.st_size) : position;
+    if (fd < 0 || fd >= CKPT_SPAN_FDS) {
+      current_.unsure.insert(file);
+      continue;
+    }
+    seen[static_cast<std::size_t>(fd)] = true;
+    CkptFileSpan& span = spans[static_cast<std::size_t>(fd)];
+    const bool same_file = span.dev == file.dev && span.ino == file.ino;
+    if (!same_file && (span.dev != 0 || span.ino != 0)) current_.unsure.insert({span.dev, span.ino});
+    if (!same_file || span.start_plus_one == 0 || (span.flags & (CKPT_SPAN_UNSURE | CKPT_SPAN_STICKY)) != 0 ||
+        (!append && end + 1 < span.start_plus_one)) {
+      current_.unsure.insert(file);
+    } else {
+      if (end + 1 > span.start_plus_one) current_.ranges[file].emplace_back(span.start_plus_one - 1, end);
+      if (span.pwrite_high > span.pwrite_low) current_.ranges[file].emplace_back(span.pwrite_low, span.pwrite_high);
+    }
+    const std::uint32_t sticky = same_file ? (span.flags & CKPT_SPAN_STICKY) : 0;
+    span = CkptFileSpan{};
+    span.dev = file.dev;
+    span.ino = file.ino;
+    span.start_plus_one = end + 1;
+    span.flags = (append ? CKPT_SPAN_APPEND : 0) | sticky;
+  }
+  // Spans of descriptors closed behind the agent's back (libc's own close).
+  for (std::size_t fd = 0; fd < spans.size(); ++fd) {
+    if (seen[fd] || (spans[fd].dev == 0 && spans[fd].ino == 0)) continue;
+    current_.unsure.insert({spans[fd].dev, spans[fd].ino});
+    spans[fd] = CkptFileSpan{};
+  }
+  write_remote(outer_pid, spans_at, spans.data(), spans.size() * sizeof(CkptFileSpan));
+  // Files mapped shared and writable: written without a system call.
+  std::ifstream maps(folder + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    char permissions[8] = {};
+    unsigned major_number = 0, minor_number = 0;
+    unsigned long long inode = 0;
+    if (std::sscanf(line.c_str(), "%*x-%*x %7s %*x %x:%x %llu", permissions, &major_number, &minor_number,
+                    &inode) != 4) {
+      continue;
+    }
+    if (permissions[1] == 'w' && permissions[3] == 's' && inode != 0) {
+      current_.unsure.insert({static_cast<std::uint64_t>(makedev(major_number, minor_number)), inode});
+    }
+  }
+}
+
 std::string StorageCheckpoint::collect(pid_t outer_pid, std::uint64_t agent_state) {
   std::string warning;
   const std::uint64_t count_at = agent_state + offsetof(CkptAgentState, touched_count);
@@ -190,10 +382,14 @@ std::string StorageCheckpoint::collect(pid_t outer_pid, std::uint64_t agent_stat
     const auto link = fs::read_symlink(entry.path(), ignored).string();
     if (link.find(" (deleted)") == std::string::npos) track(link);
   }
+  collect_spans(outer_pid, agent_state);
   return warning;
 }
 
-StorageStats StorageCheckpoint::write(image::GenerationWriter& writer) const {
+StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incremental) {
+  pending_ = std::move(current_);
+  current_ = WrittenSince{};
+  pending_states_.clear();
   StorageStats stats;
   std::set<std::string> files = tracked_;
   for (const auto& folder : include_) {
@@ -225,6 +421,35 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer) const {
       continue;
     }
     if (!S_ISREG(info.st_mode)) continue;
+    const FileState now{info.st_dev, info.st_ino, static_cast<std::uint64_t>(info.st_size),
+                        nanoseconds(info.st_mtim), nanoseconds(info.st_ctim), info.st_mode & 07777};
+    pending_states_[path] = now;
+    const auto before = committed_states_.find(path);
+    const bool same_inode = before != committed_states_.end() && before->second.dev == now.dev &&
+                            before->second.ino == now.ino;
+    if (incremental && same_inode) {
+      const WrittenSince::Key key{now.dev, now.ino};
+      std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+      if (const auto found = pending_.ranges.find(key); found != pending_.ranges.end()) ranges = found->second;
+      // After a truncation, everything from the smallest size on is read
+      // again (written since, or zeros).
+      if (const auto found = pending_.smallest_size.find(key); found != pending_.smallest_size.end()) {
+        ranges.emplace_back(found->second, now.size);
+      }
+      const bool truncated = pending_.smallest_size.count(key) != 0;
+      ranges = normalised(std::move(ranges), now.size);
+      const bool unsure = pending_.unsure.count(key) != 0;
+      const bool stat_same = before->second == now;
+      if (!unsure && ranges.empty() && !truncated && stat_same) continue;  // unchanged
+      // Ranges are trusted when every writer was followed; a change with
+      // no range known came from somewhere else: saved whole.
+      if (!unsure && !pending_.lost_writer && (!ranges.empty() || truncated)) {
+        stats.bytes += save_ranges(writer, path, info, ranges);
+        ++stats.files;
+        ++stats.ranged;
+        continue;
+      }
+    }
     stats.bytes += save_file(writer, path, info);
     ++stats.files;
   }

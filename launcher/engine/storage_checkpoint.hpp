@@ -12,18 +12,27 @@
 // /sys and /dev. A file that no longer exists is recorded as deleted (a
 // restart removes it); an include folder is recorded as a directory (a
 // restart removes files created in it after the checkpoint).
-// Every generation is full today, so every tracked file is saved whole
-// each time (written ranges come with incremental generations).
+// A full generation saves every tracked file whole. An incremental one
+// saves only the byte ranges written since the previous generation, as
+// the agents tell them (file_spans.cpp: descriptor spans read while the
+// group is stopped, plus reports sent at any time), and a file whole when
+// the ranges cannot be trusted: new or replaced (another inode), written
+// through a shared writable mapping or a read-write stdio stream, written
+// through a descriptor the agent did not see, or changed (size, times)
+// with no range known; also after a process died without reporting.
 #pragma once
 
 #include <sys/types.h>
 
+#include <compare>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "chain.hpp"
+#include "channel.hpp"
 #include "generation_writer.hpp"
 
 namespace ckpt::engine {
@@ -32,9 +41,23 @@ struct StorageStats {
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
   std::uint64_t deleted = 0;
+  std::uint64_t ranged = 0;  // of `files`: saved as written ranges
 };
 
-class StorageCheckpoint {
+// What happened to the files since the last committed generation.
+struct WrittenSince {
+  struct Key {
+    std::uint64_t dev = 0, ino = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+  std::map<Key, std::uint64_t> smallest_size;  // truncations
+  std::set<Key> unsure;
+  bool lost_writer = false;  // a process ended without reporting
+  void merge(WrittenSince&& other);
+};
+
+class StorageCheckpoint : public ReportSink {
  public:
   // Paths absolute; `image_path` and its folder of generations are never saved.
   StorageCheckpoint(std::vector<std::string> include, std::vector<std::string> exclude,
@@ -46,12 +69,32 @@ class StorageCheckpoint {
   // `agent_state` in process `outer_pid` (the table is emptied) and the
   // files it holds open for writing. Returns a warning, or "".
   std::string collect(pid_t outer_pid, std::uint64_t agent_state);
-  // Writes the storage section of the generation (before its processes).
-  StorageStats write(image::GenerationWriter& writer) const;
+  // Writes the storage section of the generation (before its processes):
+  // with `incremental`, only what changed since the last committed one.
+  StorageStats write(image::GenerationWriter& writer, bool incremental);
+  // The generation committed / failed (its changes count for the next).
+  void commit();
+  void discard();
+
+  // A report from an agent (any time; also from a process now gone).
+  void file_report(pid_t sender, const std::vector<std::byte>& message) override;
+  // The process's control socket closed.
+  void process_ended(pid_t outer_pid);
 
  private:
+  struct FileState {
+    std::uint64_t dev = 0, ino = 0, size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+    std::uint32_t mode = 0;
+    bool operator==(const FileState&) const = default;
+  };
   bool saved(const std::string& path) const;
   void track(const std::string& path);
+  void collect_spans(pid_t outer_pid, std::uint64_t agent_state);
+
+  WrittenSince current_, pending_;
+  std::map<std::string, FileState> committed_states_, pending_states_;
+  std::set<pid_t> exited_;
 
   std::vector<std::string> include_;
   std::vector<std::string> exclude_;

@@ -353,9 +353,11 @@ launch() {  # OUT ERR INTERVAL PROGRAM ARGS...: ckpt-launch in the background
 # -------------------------------------------------------------- scenarios
 
 scenario_interval() {
-  local keep_full
+  local keep_full depth
   keep_full=$("$bin/ckpt-launch" --print-policy | sed -n 's/^keep_full = \([0-9]*\)$/\1/p')
   [[ $keep_full =~ ^[0-9]+$ ]] || fail "no keep_full in ckpt-launch --print-policy"
+  depth=$("$bin/ckpt-launch" --print-policy | sed -n 's/^incremental_depth = \([0-9]*\)$/\1/p')
+  [[ $depth =~ ^[0-9]+$ ]] || fail "no incremental_depth in ckpt-launch --print-policy"
   native reference "$lifecycle" 350
   expect_status "the program without ckpt" "$ran" 0
   local begin status
@@ -383,12 +385,20 @@ scenario_interval() {
   local listed
   inspect inspect '[g["seq"] for g in d["generations"]], d["chain"]["generations"]'
   listed=$inspected
-  local retained=$(( count < keep_full ? count : keep_full ))
-  local want_listed="" seq
-  for (( seq = count - retained + 1; seq <= count; seq++ )); do want_listed+="${want_listed:+, }$seq"; done
-  [[ $listed == "([$want_listed], [$count])" ]] ||
-    fail "ckpt-inspect lists (generations, chain) $listed, expected ([$want_listed], [$count]) (keep_full $keep_full)"
-  say "ckpt-inspect lists generations [$want_listed], chain [$count]"
+  # Chains: a full generation, then `depth` incrementals; the newest
+  # keep_full chains are kept.
+  local -a fulls=()
+  local seq
+  for (( seq = 1; seq <= count; seq++ )); do (( (seq - 1) % (depth + 1) == 0 )) && fulls+=("$seq"); done
+  local kept_from=1 chain_from=${fulls[-1]}
+  (( ${#fulls[@]} > keep_full )) && kept_from=${fulls[${#fulls[@]} - keep_full]}
+  local want_listed="" want_chain=""
+  for (( seq = kept_from; seq <= count; seq++ )); do want_listed+="${want_listed:+, }$seq"; done
+  for (( seq = chain_from; seq <= count; seq++ )); do want_chain+="${want_chain:+, }$seq"; done
+  local retained=$(( count - kept_from + 1 ))
+  [[ $listed == "([$want_listed], [$want_chain])" ]] ||
+    fail "ckpt-inspect lists (generations, chain) $listed, expected ([$want_listed], [$want_chain]) (keep_full $keep_full, incremental_depth $depth)"
+  say "ckpt-inspect lists generations [$want_listed], chain [$want_chain]"
   (( retained >= 2 )) || { say "keep_full $keep_full: no spacing to check"; return 0; }
   local spacing
   inspect inspect-times '(d["generations"][-1]["time_ns"] - d["generations"][-2]["time_ns"]) // 1000000'
