@@ -1,4 +1,5 @@
 #include "group_init.hpp"
+#include "group_processes.hpp"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -54,6 +56,23 @@ void prepare_namespace_view() {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("private mounts");
   if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     die("mount /proc");
+  }
+}
+
+// When init exits, the kernel kills every process of the PID namespace:
+// also the twin of a checkpoint that is still being read (an application
+// that ended just after its checkpoint released it). Twins (exit signal 0)
+// end once the coordinator has read them; init waits for them first, up
+// to a minute (the coordinator's death ends init anyway: PDEATHSIG).
+void wait_for_twins() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool twin = false;
+    for (const auto& process : list_group_processes(1)) twin = twin || (process.exit_signal == 0 && !process.zombie());
+    if (!twin) return;
+    while (::waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
+    }
+    ::usleep(10000);
   }
 }
 
@@ -151,6 +170,7 @@ int init_main(void* argument) {
     applications.erase(found);
     if (exit_code == 0) exit_code = status_to_exit_code(status);
   }
+  wait_for_twins();
   ::_exit(exit_code);
 }
 
