@@ -43,6 +43,17 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
                                    ? 0
                                    : static_cast<std::uint64_t>(policy.checkpoint.incremental_depth);
   settings.program = program;
+  switch (policy.storage.on_external_change) {
+    case policy::ExternalChangeAction::rollback:
+      settings.on_external_change = engine::ExternalChange::kRollBack;
+      break;
+    case policy::ExternalChangeAction::keep:
+      settings.on_external_change = engine::ExternalChange::kKeep;
+      break;
+    case policy::ExternalChangeAction::refuse:
+      settings.on_external_change = engine::ExternalChange::kRefuse;
+      break;
+  }
   // Storage paths are relative to where ckpt-launch (or ckpt-restart) runs.
   for (const auto& path : policy.storage.include) {
     settings.storage_include.push_back(std::filesystem::absolute(path).lexically_normal().string());

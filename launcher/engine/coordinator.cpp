@@ -170,7 +170,10 @@ void Coordinator::arm_interval_timer() {
 
 int Coordinator::run() {
   for (;;) {
-    if (exit_code_) return *exit_code_;
+    if (exit_code_) {
+      if (last_generation_ != 0) storage_.record_files_seen(settings_.image_path, last_generation_);
+      return *exit_code_;
+    }
     std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0},
                                {agent_listen_fd_, POLLIN, 0}};
     for (const auto& member : members_) fds.push_back({member.channel.fd(), POLLIN, 0});

@@ -36,6 +36,7 @@ struct CoordinatorSettings {
   bool quiet = false;
   std::vector<std::string> storage_include;  // absolute: saved with every checkpoint
   std::vector<std::string> storage_exclude;  // absolute: never saved
+  ExternalChange on_external_change = ExternalChange::kRollBack;
   std::string program = "ckpt-launch";  // prefix of messages
 };
 

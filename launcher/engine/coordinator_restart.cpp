@@ -110,7 +110,12 @@ int Coordinator::restart() {
   }
   const ProcessTree tree = plan_tree(chain);
   // Files back to the checkpoint before any process runs.
-  const RollbackStats rolled = roll_back_files(chain);
+  const RollbackStats rolled = roll_back_files(chain, settings_.image_path, settings_.on_external_change);
+  for (const auto& path : rolled.changed_outside) {
+    say("warning: " + path + " was changed outside the group after its checkpoint; " +
+        (settings_.on_external_change == ExternalChange::kKeep ? "kept as it is (on_external_change = \"keep\")"
+                                                              : "rolled back (on_external_change = \"rollback\")"));
+  }
   storage_.seed(chain);
   RestoreSpec spec;
   spec.restorer_path = restorer_path();

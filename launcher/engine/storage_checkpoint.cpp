@@ -198,7 +198,13 @@ void StorageCheckpoint::track(const std::string& path) {
 
 void StorageCheckpoint::seed(const image::ResolvedChain& chain) {
   for (const auto& file : chain.files) {
-    if (static_cast<image::FileEntryKind>(file.record.kind) != image::FileEntryKind::kDirectory) track(file.record.path);
+    if (static_cast<image::FileEntryKind>(file.record.kind) == image::FileEntryKind::kDirectory) continue;
+    track(file.record.path);
+    struct stat info {};
+    if (::lstat(file.record.path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      committed_states_[file.record.path] = {info.st_dev, info.st_ino, static_cast<std::uint64_t>(info.st_size),
+                                             nanoseconds(info.st_mtim), nanoseconds(info.st_ctim), info.st_mode & 07777};
+    }
   }
 }
 
@@ -456,8 +462,74 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incr
   return stats;
 }
 
-RollbackStats roll_back_files(const image::ResolvedChain& chain) {
+namespace {
+
+std::string files_seen_path(const std::string& image_path) { return image_path + ".d/files-seen"; }
+
+// "size mtime_ns ino path" of a file now ("" if it does not exist).
+std::string seen_line(const std::string& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return "absent " + path;
+  return std::to_string(info.st_size) + " " + std::to_string(nanoseconds(info.st_mtim)) + " " +
+         std::to_string(info.st_ino) + " " + path;
+}
+
+// The files changed since the group ended, from files-seen (empty when it
+// is missing or belongs to another generation).
+std::vector<std::string> changed_since_seen(const image::ResolvedChain& chain, const std::string& image_path) {
+  std::ifstream seen(files_seen_path(image_path));
+  std::string line;
+  if (!std::getline(seen, line) || line != "generation " + std::to_string(chain.links.back().seq)) return {};
+  std::set<std::string> in_chain;
+  for (const auto& file : chain.files) in_chain.insert(file.record.path);
+  std::vector<std::string> changed;
+  while (std::getline(seen, line)) {
+    // the path follows "absent " or the third space
+    std::size_t at = 7;
+    if (line.rfind("absent ", 0) != 0) {
+      at = 0;
+      for (int spaces = 0; spaces < 3 && at != std::string::npos; ++spaces) {
+        at = line.find(' ', at);
+        if (at != std::string::npos) ++at;
+      }
+    }
+    if (at == std::string::npos || at >= line.size()) continue;
+    const std::string path = line.substr(at);
+    if (in_chain.count(path) != 0 && seen_line(path) != line) changed.push_back(path);
+  }
+  return changed;
+}
+
+}  // namespace
+
+void StorageCheckpoint::record_files_seen(const std::string& image_path, std::uint64_t generation) const {
+  const std::string path = files_seen_path(image_path);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) return;
+    out << "generation " << generation << "\n";
+    for (const auto& [file, state] : committed_states_) out << seen_line(file) << "\n";
+    if (!out.flush()) return;
+  }
+  std::error_code ignored;
+  fs::rename(temporary, path, ignored);
+}
+
+RollbackStats roll_back_files(const image::ResolvedChain& chain, const std::string& image_path,
+                              ExternalChange action) {
   RollbackStats stats;
+  stats.changed_outside = changed_since_seen(chain, image_path);
+  if (action == ExternalChange::kRefuse && !stats.changed_outside.empty()) {
+    throw std::runtime_error(stats.changed_outside.front() +
+                             " was changed outside the group after its checkpoint (on_external_change = "
+                             "\"refuse\"; nothing was rolled back)");
+  }
+  const std::set<std::string> keep = action == ExternalChange::kKeep
+                                         ? std::set<std::string>(stats.changed_outside.begin(), stats.changed_outside.end())
+                                         : std::set<std::string>();
+  std::error_code no_error;
+  fs::remove(files_seen_path(image_path), no_error);  // it describes the run that ended, not the next
   std::set<std::string> present;
   std::vector<std::string> directories;
   for (const auto& file : chain.files) {
@@ -465,8 +537,9 @@ RollbackStats roll_back_files(const image::ResolvedChain& chain) {
       directories.push_back(file.record.path);
       continue;
     }
-    write_file_content(chain, file);
     present.insert(file.record.path);
+    if (keep.count(file.record.path) != 0) continue;
+    write_file_content(chain, file);
     ++stats.files;
     stats.bytes += file.record.size;
   }

@@ -76,6 +76,12 @@ class StorageCheckpoint : public ReportSink {
   void commit();
   void discard();
 
+  // Once the group has ended (exited, or stopped after its checkpoint):
+  // the tracked files as they are now, next to the image
+  // (IMAGE.h5.d/files-seen), so that a restart after `generation` can tell
+  // which of them someone else changed since.
+  void record_files_seen(const std::string& image_path, std::uint64_t generation) const;
+
   // A report from an agent (any time; also from a process now gone).
   void file_report(pid_t sender, const std::vector<std::byte>& message) override;
   // The process's control socket closed.
@@ -106,12 +112,21 @@ struct RollbackStats {
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
   std::uint64_t removed = 0;
+  std::vector<std::string> changed_outside;  // since the group ended (files-seen)
 };
+
+// What a restart does with a file someone outside the group changed
+// after the group ended (policy [storage] on_external_change).
+enum class ExternalChange { kRollBack, kKeep, kRefuse };
 
 // Restart: puts every file of the chain's storage checkpoint back to its
 // saved content, size and mode; removes files recorded as deleted and
-// files created in recorded directories after the checkpoint. Throws with
-// one line naming the file on failure.
-RollbackStats roll_back_files(const image::ResolvedChain& chain);
+// files created in recorded directories after the checkpoint. A file that
+// changed since the group ended (IMAGE.h5.d/files-seen, when it belongs to
+// the chain's newest generation) is rolled back too, kept as it is, or
+// makes the restart fail before anything is touched, as `action` says.
+// Throws with one line naming the file on failure.
+RollbackStats roll_back_files(const image::ResolvedChain& chain, const std::string& image_path,
+                              ExternalChange action);
 
 }  // namespace ckpt::engine
