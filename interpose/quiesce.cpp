@@ -24,6 +24,7 @@
 namespace ckpt::agent {
 
 __thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec"))) = {0, 0, 0};
+__thread InFlightRow t_in_flight __attribute__((tls_model("initial-exec"))) = {0, -1};
 
 namespace {
 

@@ -17,17 +17,60 @@ struct WrapperThreadState {
 
 extern __thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec")));
 
+inline void enter_wrapper() { __atomic_add_fetch(&t_wrapper.depth, 1, __ATOMIC_SEQ_CST); }
+inline void leave_wrapper() {
+  if (__atomic_sub_fetch(&t_wrapper.depth, 1, __ATOMIC_SEQ_CST) == 0 &&
+      __atomic_exchange_n(&t_wrapper.park_deferred, 0, __ATOMIC_SEQ_CST) != 0) {
+    sys(SYS_tgkill, current_pid(), current_tid(), CKPT_QUIESCE_SIGNAL);  // park now
+  }
+}
+
 class WrapperGuard {
  public:
-  WrapperGuard() { __atomic_add_fetch(&t_wrapper.depth, 1, __ATOMIC_SEQ_CST); }
-  ~WrapperGuard() {
-    if (__atomic_sub_fetch(&t_wrapper.depth, 1, __ATOMIC_SEQ_CST) == 0 &&
-        __atomic_exchange_n(&t_wrapper.park_deferred, 0, __ATOMIC_SEQ_CST) != 0) {
-      sys(SYS_tgkill, current_pid(), current_tid(), CKPT_QUIESCE_SIGNAL);  // park now
-    }
-  }
+  WrapperGuard() { enter_wrapper(); }
+  ~WrapperGuard() { leave_wrapper(); }
   WrapperGuard(const WrapperGuard&) = delete;
   WrapperGuard& operator=(const WrapperGuard&) = delete;
+};
+
+// The patent's in-flight file-operation table, one row per thread: an
+// operation is entered when its wrapper is entered and left when it
+// completes; no checkpoint falls between entering it and the start of its
+// execution (start()). A checkpoint during the execution itself (a read
+// blocked on a pipe) is fine: the system call either completed, or
+// returns EINTR / restarts after the restart.
+enum FileOperation : int {
+  kNoOperation = 0,
+  kReadOperation,
+  kWriteOperation,
+  kSyncOperation,
+  kStreamWriteOperation,
+};
+struct InFlightRow {
+  int operation;
+  int fd;
+};
+extern __thread InFlightRow t_in_flight __attribute__((tls_model("initial-exec")));
+
+class InFlightOperation {
+ public:
+  InFlightOperation(FileOperation operation, int fd) {
+    enter_wrapper();
+    t_in_flight = {operation, fd};
+  }
+  void start() {
+    if (!started_) leave_wrapper();
+    started_ = true;
+  }
+  ~InFlightOperation() {
+    start();
+    t_in_flight = {kNoOperation, -1};
+  }
+  InFlightOperation(const InFlightOperation&) = delete;
+  InFlightOperation& operator=(const InFlightOperation&) = delete;
+
+ private:
+  bool started_ = false;
 };
 
 }  // namespace ckpt::agent

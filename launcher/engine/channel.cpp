@@ -104,6 +104,17 @@ std::vector<std::byte> Channel::receive(std::chrono::milliseconds timeout,
   }
 }
 
+bool Channel::drain_reports() const {
+  for (;;) {
+    CkptMessageHeader header{};
+    const ssize_t got = ::recv(fd_, &header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 0) return false;
+    if (got < static_cast<ssize_t>(sizeof header) || header.type != CKPT_MSG_FILE_REPORT) return true;
+    receive(std::chrono::milliseconds(1000));  // to the sink
+  }
+}
+
 pid_t Channel::peer_pid() const { return sender_pid_; }
 
 std::pair<Channel, int> make_control_pair() {

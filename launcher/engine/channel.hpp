@@ -43,6 +43,10 @@ class Channel {
   // (a CkptFailure's reason is included in the error). File reports go to
   // the sink; with no `expected` one is also returned.
   std::vector<std::byte> receive(std::chrono::milliseconds timeout, std::uint32_t expected = 0) const;
+  // Hands every file report already queued to the sink, without waiting
+  // and without taking any other message; false if the peer has closed
+  // its end and nothing else is queued.
+  bool drain_reports() const;
   // PID (in our PID namespace) of the sender of the last message received.
   pid_t peer_pid() const;
   void set_report_sink(ReportSink* sink) { sink_ = sink; }

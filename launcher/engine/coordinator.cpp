@@ -259,12 +259,18 @@ void Coordinator::handle_agent_message() {
       }
     } catch (const std::exception&) {
       // The process closed its socket (exiting); its exit reaches us as SIGCHLD of init.
-      storage_.process_ended(member.outer_pid);
+      member_ended(member);
       member.registered = false;
       member.channel = Channel();
     }
   }
   members_.remove_if([](const Member& member) { return member.channel.fd() < 0; });
+}
+
+void Coordinator::member_ended(Member& member) {
+  if (member.ended) return;
+  member.ended = true;
+  storage_.process_ended(member.outer_pid);
 }
 
 void Coordinator::handle_signal(int signal) {

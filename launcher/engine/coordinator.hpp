@@ -74,7 +74,10 @@ class Coordinator {
     pid_t twin = -1;     // outer PID of its twin
     int twin_pidfd = -1; // signals and liveness of the twin without PID reuse races
     bool gone = false;   // its socket closed (it exited)
+    bool ended = false;  // told to the storage checkpoint (once)
   };
+  // The member's socket closed: it exited (or died).
+  void member_ended(Member& member);
 
   int run();
   void handle_agent_message();

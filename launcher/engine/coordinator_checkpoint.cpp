@@ -29,7 +29,7 @@ void Coordinator::handle_checkpoint_message(Member& member, std::uint64_t epoch)
     // socket closed has exited (it is a zombie or gone: see quiesce_group).
     if (std::string(error.what()) != "the process went away") throw;
     member.gone = true;
-    storage_.process_ended(member.outer_pid);
+    member_ended(member);
     return;
   }
   const auto header = message_as<CkptMessageHeader>(message);
@@ -202,6 +202,11 @@ std::uint64_t Coordinator::checkpoint() {
     options.level = settings_.compression_level;
     options.dirty_engine = settings_.incremental_depth > 0 ? "hash" : "none";
     auto pending = image.begin_generation(options);
+    // What the processes reported and is still queued, also from those
+    // that ended since the last checkpoint (and whether they said EXITED).
+    for (auto& member : members_) {
+      if (member.channel.fd() >= 0 && !member.channel.drain_reports()) member_ended(member);
+    }
     for (const auto& member : members_) {
       if (!member.quiesced || member.gone) continue;
       const std::string warning = storage_.collect(member.outer_pid, member.agent_state);

@@ -80,6 +80,19 @@ std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path
   return saved;
 }
 
+// The regular files the coordinator itself has open.
+std::set<WrittenSince::Key> coordinator_files() {
+  std::set<WrittenSince::Key> files;
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd", ignored)) {
+    struct stat info {};
+    if (::stat(entry.path().c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      files.insert({static_cast<std::uint64_t>(info.st_dev), info.st_ino});
+    }
+  }
+  return files;
+}
+
 std::int64_t nanoseconds(const timespec& time) {
   return static_cast<std::int64_t>(time.tv_sec) * 1000000000 + time.tv_nsec;
 }
@@ -341,6 +354,7 @@ void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state
 
 std::string StorageCheckpoint::collect(pid_t outer_pid, std::uint64_t agent_state) {
   std::string warning;
+  const std::set<WrittenSince::Key> own_files = coordinator_files();
   const std::uint64_t count_at = agent_state + offsetof(CkptAgentState, touched_count);
   std::uint32_t counts[2] = {0, 0};  // touched_count, touched_overflow
   if (agent_state != 0 && read_remote(outer_pid, count_at, counts, sizeof counts)) {
@@ -377,14 +391,10 @@ std::string StorageCheckpoint::collect(pid_t outer_pid, std::uint64_t agent_stat
     if ((flags & O_ACCMODE) == O_RDONLY) continue;
     struct stat target {};
     if (::stat(entry.path().c_str(), &target) != 0 || !S_ISREG(target.st_mode)) continue;
-    // The coordinator's own stdout/stderr (a log file the group inherited)
-    // belong to whoever runs ckpt, not to the checkpoint.
-    bool ours = false;
-    for (int k = 0; k < 3; ++k) {
-      struct stat own {};
-      ours |= ::fstat(k, &own) == 0 && own.st_dev == target.st_dev && own.st_ino == target.st_ino;
-    }
-    if (ours) continue;
+    // Files the coordinator holds open itself (its stdout/stderr log, a
+    // test harness's log the group inherited) belong to whoever runs ckpt,
+    // not to the checkpoint.
+    if (own_files.count({static_cast<std::uint64_t>(target.st_dev), target.st_ino}) != 0) continue;
     const auto link = fs::read_symlink(entry.path(), ignored).string();
     if (link.find(" (deleted)") == std::string::npos) track(link);
   }
