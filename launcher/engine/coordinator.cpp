@@ -294,7 +294,7 @@ void Coordinator::handle_signal(int signal) {
   }
   say(std::string("signal ") + strsignal(signal) + ": checkpointing" + (and_stop ? ", then stopping" : ""));
   try {
-    checkpoint();
+    checkpoint(and_stop);
   } catch (const std::exception& error) {
     say(std::string("checkpoint failed: ") + error.what() +
         (last_generation_ ? "; generation " + std::to_string(last_generation_) + " stays the restart point" : ""));
@@ -328,7 +328,7 @@ void Coordinator::handle_control_client(int client) {
   while (!request.empty() && (request.back() == '\n' || request.back() == '\r')) request.pop_back();
   if (request == "checkpoint" || request == "stop --checkpoint") {
     try {
-      const auto generation = checkpoint();
+      const auto generation = checkpoint(request != "checkpoint");
       reply("ok " + std::to_string(generation) + "\n");
     } catch (const std::exception& error) {
       // Also for "stop --checkpoint": the group runs on rather than lose

@@ -94,7 +94,9 @@ class Coordinator {
   void handle_signal(int signal);
   // Takes one checkpoint; returns the committed generation. Throws with
   // the reason; the group is resumed either way.
-  std::uint64_t checkpoint();
+  // With `final_checkpoint` (the group stops right after) the group is not
+  // let run again once committed, so no file changes after it.
+  std::uint64_t checkpoint(bool final_checkpoint = false);
   void stop_group();
   std::string status_text() const;
   void arm_interval_timer();

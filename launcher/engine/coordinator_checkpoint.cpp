@@ -165,7 +165,7 @@ void Coordinator::resume_group(std::uint64_t epoch) {
   }
 }
 
-std::uint64_t Coordinator::checkpoint() {
+std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
   const bool anyone = std::any_of(members_.begin(), members_.end(),
                                   [](const Member& member) { return member.registered; });
   if (!anyone) {
@@ -214,7 +214,7 @@ std::uint64_t Coordinator::checkpoint() {
     }
     storage = storage_.write(pending.writer(), incremental);
     for (auto& member : members_) {
-      if (!member.quiesced || member.gone) continue;
+      if (!member.quiesced || member.gone || final_checkpoint) continue;
       CkptEpoch release{{CKPT_MSG_RELEASE, sizeof(CkptEpoch)}, epoch};
       member.channel.send(&release, sizeof release);
     }
@@ -269,7 +269,12 @@ std::uint64_t Coordinator::checkpoint() {
     throw;
   }
   const double total_seconds = seconds_since(started);
-  resume_group(epoch);
+  // A final checkpoint leaves the group stopped: the caller ends it.
+  if (final_checkpoint) {
+    stopped_seconds = total_seconds;
+  } else {
+    resume_group(epoch);
+  }
   last_generation_ = generation;
   last_checkpoint_time_ = std::chrono::system_clock::now();
   char timing[96];
