@@ -3,7 +3,7 @@
 #
 # usage: cr_test.sh --bin DIR [--checkpoints K] [--restart-twice | --side-by-side]
 #                   [--progress REGEX] [--expect-status N] [--stage-timeout SEC]
-#                   -- PROGRAM [ARGS...]
+#                   [--policy TEMPLATE.toml] -- PROGRAM [ARGS...]
 #
 #  1. Runs PROGRAM uninterrupted under ckpt-launch: the expected stdout and
 #     exit status (which must be --expect-status, default 0).
@@ -19,14 +19,18 @@
 #  4. The final stdout must equal the expected one byte for byte and the exit
 #     status must be the same; on a mismatch a diff is printed.
 #
-# "@WORKDIR@" in ARGS is replaced by this run's scratch folder.
+# "@WORKDIR@" in ARGS is replaced by this run's scratch folder. With
+# --policy, "@WORKDIR@" in the TOML template is replaced the same way; the
+# result (WORKDIR/policy.toml) is passed as `--policy` to every ckpt-launch
+# (ckpt-restart uses the policy stored in the image). --interval off and
+# --image still override the policy's interval and image path.
 # Environment: CKPT_TEST_SEED=N repeats the random moments of an earlier run;
 # CKPT_TEST_KEEP=1 keeps the scratch folder; TMPDIR is honoured.
 # Exit status: 0 pass, 1 fail, 2 usage error.
 set -euo pipefail
 
 usage() {
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -37,6 +41,7 @@ side_by_side=0
 progress_regex='^progress'
 expect_status=0
 stage_timeout=120
+policy_template=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --bin) bin=${2:?}; shift 2 ;;
@@ -46,6 +51,7 @@ while [[ $# -gt 0 ]]; do
     --progress) progress_regex=${2:?}; shift 2 ;;
     --expect-status) expect_status=${2:?}; shift 2 ;;
     --stage-timeout) stage_timeout=${2:?}; shift 2 ;;
+    --policy) policy_template=${2:?}; shift 2 ;;
     --) shift; break ;;
     -h|--help) usage ;;
     *) echo "cr_test.sh: unknown option '$1'" >&2; usage ;;
@@ -60,6 +66,10 @@ fi
 for tool in ckpt-launch ckpt-ctl ckpt-restart; do
   [[ -x "$bin/$tool" ]] || { echo "cr_test.sh: $bin/$tool is missing" >&2; exit 2; }
 done
+if [[ -n "$policy_template" && ! -r "$policy_template" ]]; then
+  echo "cr_test.sh: cannot read the policy template '$policy_template'" >&2
+  exit 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-cr.XXXXXX")
 program=("$@")
@@ -68,6 +78,16 @@ name=$(basename "${program[0]}")
 # Every engine process of this run carries this marker in its environment,
 # so survivors can be found even if they left the process tree.
 marker="CKPT_CR_MARKER=ckpt-cr-marker:$work"
+
+# ckpt-launch's options common to every launch (the policy, if any).
+launch_options=()
+if [[ -n "$policy_template" ]]; then
+  policy_file="$work/policy.toml"
+  # bash replacement, not sed: WORKDIR may contain characters sed treats specially
+  template_text=$(<"$policy_template")
+  printf '%s\n' "${template_text//@WORKDIR@/$work}" >"$policy_file"
+  launch_options=(--policy "$policy_file")
+fi
 
 seed=${CKPT_TEST_SEED:-$(( ($$ * 7919 + $(date +%s%N) / 1000) % 32768 ))}
 RANDOM=$seed
@@ -304,13 +324,13 @@ start() {  # OUT ERR COMMAND...: starts COMMAND in the background; pid in $start
   started_pids+=("$started")
 }
 
-say "$name: ${program[*]} (checkpoints $checkpoints$( ((restart_twice)) && echo ', restart twice')$( ((side_by_side)) && echo ', side by side'); seed $seed)"
+say "$name: ${program[*]} (checkpoints $checkpoints$( [[ -n "$policy_template" ]] && echo ", policy $policy_template")$( ((restart_twice)) && echo ', restart twice')$( ((side_by_side)) && echo ', side by side'); seed $seed)"
 mkdir -p "$work/reference" "$work/run"
 
 # 1. the uninterrupted run
 begin=$(now_ms)
 start "$work/expected.out" "$work/reference.err" \
-  "$bin/ckpt-launch" --image "$work/reference/app.h5" --interval off -- "${program[@]}"
+  "$bin/ckpt-launch" "${launch_options[@]}" --image "$work/reference/app.h5" --interval off -- "${program[@]}"
 wait_exit "$started" expected_status "the uninterrupted run"
 duration=$(( $(now_ms) - begin ))
 say "uninterrupted run: status $expected_status, $duration ms, $(wc -c <"$work/expected.out") bytes of stdout"
@@ -335,7 +355,7 @@ for (( attempt = 1; ; attempt++ )); do
   rm -rf "$work/run" && mkdir -p "$work/run"
   last_generation=0
   start "$work/run.out" "$work/run.err" \
-    "$bin/ckpt-launch" --image "$image" --interval off -- "${program[@]}"
+    "$bin/ckpt-launch" "${launch_options[@]}" --image "$image" --interval off -- "${program[@]}"
   runner=$started
   wait_progress "$work/run.err" "$runner" "the checkpointed run"
   ended_early=0
