@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "protocol.h"
+#include "storage_files.hpp"
 
 namespace ckpt::engine {
 namespace fs = std::filesystem;
@@ -23,7 +24,6 @@ namespace {
 
 constexpr std::size_t kPiece = 1 << 20;
 
-std::string normal(const std::string& path) { return fs::path(path).lexically_normal().string(); }
 
 bool under(const std::string& path, const std::string& folder) {
   if (folder.empty()) return false;
@@ -44,42 +44,6 @@ bool write_remote(pid_t pid, std::uint64_t address, const void* data, std::size_
   return ::process_vm_writev(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size);
 }
 
-// Saves one file whole (streamed in 1 MiB pieces; holes stay holes).
-std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path, const struct stat& info) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) throw std::runtime_error("cannot save " + path + " in the storage checkpoint: " + std::strerror(errno));
-  image::FileRecord record;
-  record.path = path;
-  record.kind = static_cast<std::uint32_t>(image::FileEntryKind::kWhole);
-  record.mode = info.st_mode & 07777;
-  record.size = static_cast<std::uint64_t>(info.st_size);
-  record.mtime_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
-  writer.begin_file(record);
-  std::vector<std::byte> piece(kPiece);
-  std::uint64_t saved = 0;
-  try {
-    for (std::uint64_t at = 0; at < record.size;) {
-      const ssize_t got = ::pread(fd, piece.data(), piece.size(), static_cast<off_t>(at));
-      if (got < 0) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
-      if (got == 0) break;  // shorter than it was a moment ago (cannot happen while stopped)
-      bool zero = true;
-      for (ssize_t i = 0; i < got && zero; ++i) zero = piece[static_cast<std::size_t>(i)] == std::byte{0};
-      if (!zero) {
-        writer.add_file_range(at, {piece.data(), static_cast<std::size_t>(got)});
-        saved += static_cast<std::uint64_t>(got);
-      }
-      at += static_cast<std::uint64_t>(got);
-    }
-  } catch (...) {
-    ::close(fd);
-    writer.end_file();
-    throw;
-  }
-  ::close(fd);
-  writer.end_file();
-  return saved;
-}
-
 // The regular files the coordinator itself has open.
 std::set<WrittenSince::Key> coordinator_files() {
   std::set<WrittenSince::Key> files;
@@ -93,35 +57,41 @@ std::set<WrittenSince::Key> coordinator_files() {
   return files;
 }
 
-std::int64_t nanoseconds(const timespec& time) {
-  return static_cast<std::int64_t>(time.tv_sec) * 1000000000 + time.tv_nsec;
-}
 
-// Saves the byte ranges [first, second) of a file (ascending, disjoint,
-// inside its size): kRanges over the previous generation's content.
-std::uint64_t save_ranges(image::GenerationWriter& writer, const std::string& path, const struct stat& info,
-                          const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges) {
+using ByteRanges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+
+// Saves a file into the generation, streamed in 1 MiB pieces: kWhole (the
+// whole file; all-zero pieces are left out, holes stay holes) or kRanges
+// (the byte ranges [first, second), ascending and inside its size, over
+// the previous generation's content; zeros are kept: they overwrite).
+std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path, const struct stat& info,
+                        image::FileEntryKind kind, const ByteRanges& ranges) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) throw std::runtime_error("cannot save " + path + " in the storage checkpoint: " + std::strerror(errno));
   image::FileRecord record;
   record.path = path;
-  record.kind = static_cast<std::uint32_t>(image::FileEntryKind::kRanges);
+  record.kind = static_cast<std::uint32_t>(kind);
   record.mode = info.st_mode & 07777;
   record.size = static_cast<std::uint64_t>(info.st_size);
   record.mtime_ns = nanoseconds(info.st_mtim);
+  const bool whole = kind == image::FileEntryKind::kWhole;
   writer.begin_file(record);
   std::vector<std::byte> piece(kPiece);
   std::uint64_t saved = 0;
   try {
-    for (const auto& [first, end] : ranges) {
+    for (const auto& [first, end] : whole ? ByteRanges{{0, record.size}} : ranges) {
       for (std::uint64_t at = first; at < end;) {
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, end - at));
         const ssize_t got = ::pread(fd, piece.data(), want, static_cast<off_t>(at));
         if (got < 0) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
-        if (got == 0) break;
-        writer.add_file_range(at, {piece.data(), static_cast<std::size_t>(got)});
-        saved += static_cast<std::uint64_t>(got);
-        at += static_cast<std::uint64_t>(got);
+        if (got == 0) break;  // shorter than it was a moment ago (cannot happen while stopped)
+        const std::span<const std::byte> bytes(piece.data(), static_cast<std::size_t>(got));
+        const bool zero = whole && std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+        if (!zero) {
+          writer.add_file_range(at, bytes);
+          saved += bytes.size();
+        }
+        at += bytes.size();
       }
     }
   } catch (...) {
@@ -135,8 +105,7 @@ std::uint64_t save_ranges(image::GenerationWriter& writer, const std::string& pa
 }
 
 // Sorted, merged, clipped to `size`.
-std::vector<std::pair<std::uint64_t, std::uint64_t>> normalised(std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges,
-                                                                std::uint64_t size) {
+ByteRanges normalised(ByteRanges ranges, std::uint64_t size) {
   std::sort(ranges.begin(), ranges.end());
   std::vector<std::pair<std::uint64_t, std::uint64_t>> result;
   for (auto [first, end] : ranges) {
@@ -149,38 +118,6 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> normalised(std::vector<std:
     }
   }
   return result;
-}
-
-void write_file_content(const image::ResolvedChain& chain, const image::ResolvedFile& file) {
-  const std::string& path = file.record.path;
-  std::error_code ignored;
-  fs::create_directories(fs::path(path).parent_path(), ignored);
-  if (fs::is_symlink(path, ignored) || (fs::exists(path, ignored) && !fs::is_regular_file(path, ignored))) {
-    fs::remove(path, ignored);
-  }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw std::runtime_error("cannot roll back " + path + ": " + std::strerror(errno));
-  std::vector<std::byte> content;
-  image::read_resolved_file(chain, file, content);
-  std::size_t done = 0;
-  bool ok = ::ftruncate(fd, 0) == 0;
-  while (ok && done < content.size()) {
-    const ssize_t wrote = ::pwrite(fd, content.data() + done, content.size() - done, static_cast<off_t>(done));
-    ok = wrote > 0;
-    if (ok) done += static_cast<std::size_t>(wrote);
-  }
-  ok = ok && ::ftruncate(fd, static_cast<off_t>(file.record.size)) == 0 &&
-       ::fchmod(fd, static_cast<mode_t>(file.record.mode & 07777)) == 0;
-  const int saved_errno = errno;
-  if (ok) {
-    timespec times[2];
-    times[0].tv_nsec = UTIME_OMIT;
-    times[1].tv_sec = file.record.mtime_ns / 1000000000;
-    times[1].tv_nsec = file.record.mtime_ns % 1000000000;
-    ::futimens(fd, times);
-  }
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot roll back " + path + ": " + std::strerror(saved_errno));
 }
 
 }  // namespace
@@ -460,118 +397,14 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incr
       // Ranges are trusted when every writer was followed; a change with
       // no range known came from somewhere else: saved whole.
       if (!unsure && !pending_.lost_writer && (!ranges.empty() || truncated)) {
-        stats.bytes += save_ranges(writer, path, info, ranges);
+        stats.bytes += save_file(writer, path, info, image::FileEntryKind::kRanges, ranges);
         ++stats.files;
         ++stats.ranged;
         continue;
       }
     }
-    stats.bytes += save_file(writer, path, info);
+    stats.bytes += save_file(writer, path, info, image::FileEntryKind::kWhole, {});
     ++stats.files;
-  }
-  return stats;
-}
-
-namespace {
-
-std::string files_seen_path(const std::string& image_path) { return image_path + ".d/files-seen"; }
-
-// "size mtime_ns ino path" of a file now ("" if it does not exist).
-std::string seen_line(const std::string& path) {
-  struct stat info {};
-  if (::lstat(path.c_str(), &info) != 0) return "absent " + path;
-  return std::to_string(info.st_size) + " " + std::to_string(nanoseconds(info.st_mtim)) + " " +
-         std::to_string(info.st_ino) + " " + path;
-}
-
-// The files changed since the group ended, from files-seen (empty when it
-// is missing or belongs to another generation).
-std::vector<std::string> changed_since_seen(const image::ResolvedChain& chain, const std::string& image_path) {
-  std::ifstream seen(files_seen_path(image_path));
-  std::string line;
-  if (!std::getline(seen, line) || line != "generation " + std::to_string(chain.links.back().seq)) return {};
-  std::set<std::string> in_chain;
-  for (const auto& file : chain.files) in_chain.insert(file.record.path);
-  std::vector<std::string> changed;
-  while (std::getline(seen, line)) {
-    // the path follows "absent " or the third space
-    std::size_t at = 7;
-    if (line.rfind("absent ", 0) != 0) {
-      at = 0;
-      for (int spaces = 0; spaces < 3 && at != std::string::npos; ++spaces) {
-        at = line.find(' ', at);
-        if (at != std::string::npos) ++at;
-      }
-    }
-    if (at == std::string::npos || at >= line.size()) continue;
-    const std::string path = line.substr(at);
-    if (in_chain.count(path) != 0 && seen_line(path) != line) changed.push_back(path);
-  }
-  return changed;
-}
-
-}  // namespace
-
-void StorageCheckpoint::record_files_seen(const std::string& image_path, std::uint64_t generation) const {
-  const std::string path = files_seen_path(image_path);
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out) return;
-    out << "generation " << generation << "\n";
-    for (const auto& [file, state] : committed_states_) out << seen_line(file) << "\n";
-    if (!out.flush()) return;
-  }
-  std::error_code ignored;
-  fs::rename(temporary, path, ignored);
-}
-
-RollbackStats roll_back_files(const image::ResolvedChain& chain, const std::string& image_path,
-                              ExternalChange action) {
-  RollbackStats stats;
-  stats.changed_outside = changed_since_seen(chain, image_path);
-  if (action == ExternalChange::kRefuse && !stats.changed_outside.empty()) {
-    throw std::runtime_error(stats.changed_outside.front() +
-                             " was changed outside the group after its checkpoint (on_external_change = "
-                             "\"refuse\"; nothing was rolled back)");
-  }
-  const std::set<std::string> keep = action == ExternalChange::kKeep
-                                         ? std::set<std::string>(stats.changed_outside.begin(), stats.changed_outside.end())
-                                         : std::set<std::string>();
-  std::error_code no_error;
-  fs::remove(files_seen_path(image_path), no_error);  // it describes the run that ended, not the next
-  std::set<std::string> present;
-  std::vector<std::string> directories;
-  for (const auto& file : chain.files) {
-    if (static_cast<image::FileEntryKind>(file.record.kind) == image::FileEntryKind::kDirectory) {
-      directories.push_back(file.record.path);
-      continue;
-    }
-    present.insert(file.record.path);
-    if (keep.count(file.record.path) != 0) continue;
-    write_file_content(chain, file);
-    ++stats.files;
-    stats.bytes += file.record.size;
-  }
-  // Files recorded as deleted at the newest checkpoint (resolve_chain omits
-  // them): read the newest generation's table.
-  for (const auto& record : chain.readers.back()->files()) {
-    if (static_cast<image::FileEntryKind>(record.kind) != image::FileEntryKind::kDeleted) continue;
-    std::error_code ignored;
-    if (fs::remove(record.path, ignored)) ++stats.removed;
-  }
-  // Included folders: what was created after the checkpoint goes.
-  for (const auto& folder : directories) {
-    std::error_code error;
-    std::vector<fs::path> extra;
-    for (auto it = fs::recursive_directory_iterator(folder, error);
-         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (!it->is_directory(error) && present.count(normal(it->path().string())) == 0) extra.push_back(it->path());
-    }
-    for (const auto& path : extra) {
-      std::error_code ignored;
-      if (fs::remove(path, ignored)) ++stats.removed;
-    }
   }
   return stats;
 }
