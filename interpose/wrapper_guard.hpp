@@ -10,17 +10,29 @@
 namespace ckpt::agent {
 
 struct WrapperThreadState {
-  int depth;          // wrappers this thread is inside
-  int park_deferred;  // the quiesce signal came while depth > 0
+  volatile int depth;          // wrappers this thread is inside
+  volatile int park_deferred;  // the quiesce signal came while depth > 0
   unsigned interruptions;  // quiesce signals received (sleep_wrappers.cpp)
 };
 
 extern __thread WrapperThreadState t_wrapper __attribute__((tls_model("initial-exec")));
 
-inline void enter_wrapper() { __atomic_add_fetch(&t_wrapper.depth, 1, __ATOMIC_SEQ_CST); }
+// The counters are the thread's own, shared only with its own signal
+// handler: plain accesses ordered by signal fences (no locked
+// instructions; wrappers sit on hot paths such as write and fwrite).
+inline void enter_wrapper() {
+  t_wrapper.depth = t_wrapper.depth + 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
 inline void leave_wrapper() {
-  if (__atomic_sub_fetch(&t_wrapper.depth, 1, __ATOMIC_SEQ_CST) == 0 &&
-      __atomic_exchange_n(&t_wrapper.park_deferred, 0, __ATOMIC_SEQ_CST) != 0) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  t_wrapper.depth = t_wrapper.depth - 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  // A quiesce signal that came while inside set park_deferred; one that
+  // comes from here on sees depth 0 and parks at once.
+  if (t_wrapper.depth == 0 && t_wrapper.park_deferred != 0) {
+    t_wrapper.park_deferred = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     sys(SYS_tgkill, current_pid(), current_tid(), CKPT_QUIESCE_SIGNAL);  // park now
   }
 }
