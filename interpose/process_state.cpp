@@ -38,22 +38,49 @@ unsigned descriptor_kind(unsigned mode) {
   }
 }
 
+// Open flags (with O_CLOEXEC for the descriptor flag) and offset of the
+// application's descriptor `fd`, from /proc/self/fdinfo: the checkpoint
+// thread has a descriptor table of its own (agent.cpp), so it reads the
+// application's table through /proc only.
+bool read_fdinfo(int fd, long& flags, long& position) {
+  char path[48] = "/proc/self/fdinfo/";
+  format_decimal(path + 18, fd);
+  ProcLines lines(path);
+  if (!lines.opened()) return false;
+  flags = position = -1;
+  while (const char* line = lines.next()) {
+    if (starts_with(line, "pos:")) {
+      const char* cursor = line + 4;
+      while (*cursor == ' ' || *cursor == '\t') ++cursor;
+      position = static_cast<long>(parse_decimal(cursor));
+    } else if (starts_with(line, "flags:")) {
+      long value = 0;
+      for (const char* cursor = line + 6; *cursor != '\0'; ++cursor) {
+        if (*cursor >= '0' && *cursor <= '7') value = value * 8 + (*cursor - '0');
+      }
+      flags = value;
+    }
+  }
+  return flags >= 0 && position >= 0;
+}
+
 void capture_descriptors(int control_fd) {
   g_state.descriptor_count = 0;
-  for_each_numbered_entry("/proc/self/fd", [&](int fd, int folder) {
-    if (fd == folder || fd == control_fd) return true;
+  for_each_numbered_entry("/proc/self/fd", [&](int fd, int) {
+    if (fd == control_fd) return true;
     if (g_state.descriptor_count == CKPT_MAX_DESCRIPTORS) return false;
     CkptDescriptorRecord& record = g_state.descriptors[g_state.descriptor_count];
-    record.fd = fd;
-    record.open_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFL));
-    record.fd_flags = static_cast<int>(sys(SYS_fcntl, fd, F_GETFD));
-    const long offset = sys(SYS_lseek, fd, 0, SEEK_CUR);
-    record.offset = offset < 0 ? -1 : offset;  // -1: not seekable (pipe, socket, tty)
-    struct stat info {};
-    sys(SYS_fstat, fd, &info);
-    record.kind = descriptor_kind(info.st_mode);
     char link[48] = "/proc/self/fd/";
     format_decimal(link + 14, fd);
+    long flags = 0, position = 0;
+    struct stat info {};
+    if (!read_fdinfo(fd, flags, position) || sys(SYS_stat, link, &info) != 0) return true;  // closed meanwhile
+    record.fd = fd;
+    record.open_flags = static_cast<int>(flags & ~static_cast<long>(O_CLOEXEC));
+    record.fd_flags = (flags & O_CLOEXEC) != 0 ? FD_CLOEXEC : 0;
+    record.kind = descriptor_kind(info.st_mode);
+    // -1: not seekable (pipe, socket, tty)
+    record.offset = record.kind == 0 || record.kind == 1 ? position : -1;
     const long length = sys(SYS_readlinkat, AT_FDCWD, link, record.path, CKPT_PATH_BYTES - 1);
     record.path[length > 0 ? length : 0] = '\0';
     ++g_state.descriptor_count;
