@@ -2,8 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <sys/mman.h>
@@ -23,7 +23,9 @@ namespace {
 // exact ranges (random positional writes): the file is then "unsure".
 constexpr uint32_t kReportBudget = 256;
 
-bool active() { return g_state.control_fd >= 0; }
+bool active() {
+  return g_state.control_fd >= 0;
+}
 
 CkptFileSpan* span_of(int fd) {
   if (fd < 0 || fd >= CKPT_SPAN_FDS) return nullptr;
@@ -31,7 +33,9 @@ CkptFileSpan* span_of(int fd) {
   return span->dev == 0 && span->ino == 0 ? nullptr : span;
 }
 
-bool identify(int fd, struct stat& info) { return sys(SYS_fstat, fd, &info) == 0 && S_ISREG(info.st_mode); }
+bool identify(int fd, struct stat& info) {
+  return sys(SYS_fstat, fd, &info) == 0 && S_ISREG(info.st_mode);
+}
 
 uint64_t current_offset(int fd) {
   const long at = sys(SYS_lseek, fd, 0, SEEK_CUR);
@@ -65,7 +69,8 @@ void note_positional(int fd, uint64_t offset, uint64_t length) {
   if (span == nullptr || length == 0) return;
   if ((span->flags & CKPT_SPAN_UNSURE) != 0) return;
   const uint64_t end = offset + length;
-  if (span->pwrite_high > span->pwrite_low && offset <= span->pwrite_high && end >= span->pwrite_low) {
+  if (span->pwrite_high > span->pwrite_low && offset <= span->pwrite_high &&
+      end >= span->pwrite_low) {
     if (offset < span->pwrite_low) span->pwrite_low = offset;
     if (end > span->pwrite_high) span->pwrite_high = end;
     return;
@@ -108,7 +113,8 @@ void send_touched_report(const char* absolute_path) {
   report.pad = 0;
   report.dev = report.ino = report.start = report.end = 0;
   copy_string(report.path, absolute_path, sizeof report.path);
-  const auto size = static_cast<uint32_t>(offsetof(CkptFileReport, path) + string_length(report.path) + 1);
+  const auto size =
+      static_cast<uint32_t>(offsetof(CkptFileReport, path) + string_length(report.path) + 1);
   report.header = {CKPT_MSG_FILE_REPORT, size};
   send_message(g_state.control_fd, &report, size);
 }
@@ -123,7 +129,8 @@ void span_opened(int fd, int flags, bool sticky_unsure) {
   span.ino = info.st_ino;
   if ((flags & O_APPEND) != 0) span.flags |= CKPT_SPAN_APPEND;
   if (sticky_unsure) span.flags |= CKPT_SPAN_STICKY;
-  span.start_plus_one = ((flags & O_APPEND) != 0 ? static_cast<uint64_t>(info.st_size) : current_offset(fd)) + 1;
+  span.start_plus_one =
+      ((flags & O_APPEND) != 0 ? static_cast<uint64_t>(info.st_size) : current_offset(fd)) + 1;
   if ((flags & O_TRUNC) != 0) send_file_report(CKPT_REPORT_TRUNCATED, span.dev, span.ino, 0, 0);
 }
 
@@ -199,10 +206,12 @@ FcntlFunction real_fcntl, real_fcntl64;
 ExitFunction real__exit, real__Exit;
 
 off_t seek(LseekFunction& cache, const char* name, int fd, off_t offset, int whence) {
-  if (whence == SEEK_CUR && offset == 0) return next_symbol(cache, name)(fd, offset, whence);  // a query
+  if (whence == SEEK_CUR && offset == 0)
+    return next_symbol(cache, name)(fd, offset, whence);  // a query
   WrapperGuard guard;
   CkptFileSpan* span = span_of(fd);
-  if (span == nullptr || (span->flags & CKPT_SPAN_APPEND) != 0) return next_symbol(cache, name)(fd, offset, whence);
+  if (span == nullptr || (span->flags & CKPT_SPAN_APPEND) != 0)
+    return next_symbol(cache, name)(fd, offset, whence);
   const uint64_t end = current_offset(fd);
   const off_t result = next_symbol(cache, name)(fd, offset, whence);
   if (result >= 0) {
@@ -232,14 +241,17 @@ auto stream_seek(FILE* stream, Seek seek_now) {
 }
 
 ssize_t after_positional(int fd, ssize_t written, off_t offset) {
-  if (written > 0) note_positional(fd, static_cast<uint64_t>(offset), static_cast<uint64_t>(written));
+  if (written > 0)
+    note_positional(fd, static_cast<uint64_t>(offset), static_cast<uint64_t>(written));
   return written;
 }
 
 void truncated(int fd, int status, off_t length) {
   if (status != 0) return;
   struct stat info {};
-  if (identify(fd, info)) send_file_report(CKPT_REPORT_TRUNCATED, info.st_dev, info.st_ino, static_cast<uint64_t>(length), 0);
+  if (identify(fd, info))
+    send_file_report(CKPT_REPORT_TRUNCATED, info.st_dev, info.st_ino, static_cast<uint64_t>(length),
+                     0);
 }
 
 void allocated(int fd, int status, int mode, off_t offset, off_t length) {
@@ -252,7 +264,9 @@ void allocated(int fd, int status, int mode, off_t offset, off_t length) {
 }
 
 void mapped(void* result, int protection, int flags, int fd) {
-  if (result != MAP_FAILED && fd >= 0 && (protection & PROT_WRITE) != 0 && (flags & MAP_SHARED) != 0) note_unsure(fd);
+  if (result != MAP_FAILED && fd >= 0 && (protection & PROT_WRITE) != 0 &&
+      (flags & MAP_SHARED) != 0)
+    note_unsure(fd);
 }
 
 void closing_target(int old_fd, int new_fd) {
@@ -266,12 +280,16 @@ using namespace ckpt::agent;
 
 #define CKPT_EXPORT extern "C" __attribute__((visibility("default")))
 
-CKPT_EXPORT off_t lseek(int fd, off_t offset, int whence) { return seek(real_lseek, "lseek", fd, offset, whence); }
-CKPT_EXPORT off_t lseek64(int fd, off_t offset, int whence) { return seek(real_lseek64, "lseek64", fd, offset, whence); }
+CKPT_EXPORT off_t lseek(int fd, off_t offset, int whence) {
+  return seek(real_lseek, "lseek", fd, offset, whence);
+}
+CKPT_EXPORT off_t lseek64(int fd, off_t offset, int whence) {
+  return seek(real_lseek64, "lseek64", fd, offset, whence);
+}
 
-#define CKPT_PWRITE_WRAPPER(name, cache, Type, ...)                                   \
-  CKPT_EXPORT ssize_t name(int fd, Type data, __VA_ARGS__) {                         \
-    WrapperGuard guard;                                                               \
+#define CKPT_PWRITE_WRAPPER(name, cache, Type, ...)                                          \
+  CKPT_EXPORT ssize_t name(int fd, Type data, __VA_ARGS__) {                                 \
+    WrapperGuard guard;                                                                      \
     return after_positional(fd, next_symbol(cache, #name)(fd, data, count, offset), offset); \
   }
 CKPT_PWRITE_WRAPPER(pwrite, real_pwrite, const void*, size_t count, off_t offset)
@@ -288,7 +306,8 @@ CKPT_EXPORT ssize_t pwritev2(int fd, const iovec* data, int count, off_t offset,
 
 CKPT_EXPORT ssize_t pwritev64v2(int fd, const iovec* data, int count, off_t offset, int flags) {
   WrapperGuard guard;
-  const ssize_t written = next_symbol(real_pwritev64v2, "pwritev64v2")(fd, data, count, offset, flags);
+  const ssize_t written =
+      next_symbol(real_pwritev64v2, "pwritev64v2")(fd, data, count, offset, flags);
   return offset < 0 ? written : after_positional(fd, written, offset);
 }
 
@@ -334,25 +353,27 @@ CKPT_EXPORT int posix_fallocate64(int fd, off_t offset, off_t length) {
   return status;
 }
 
-CKPT_EXPORT ssize_t copy_file_range(int in_fd, loff_t* in_offset, int out_fd, loff_t* out_offset, size_t length,
-                                    unsigned flags) {
+CKPT_EXPORT ssize_t copy_file_range(int in_fd, loff_t* in_offset, int out_fd, loff_t* out_offset,
+                                    size_t length, unsigned flags) {
   WrapperGuard guard;
   const loff_t at = out_offset == nullptr ? 0 : *out_offset;
-  const ssize_t copied = next_symbol(real_copy_file_range, "copy_file_range")(in_fd, in_offset, out_fd, out_offset,
-                                                                            length, flags);
+  const ssize_t copied = next_symbol(real_copy_file_range, "copy_file_range")(
+      in_fd, in_offset, out_fd, out_offset, length, flags);
   // Without an explicit offset it writes at (and moves) the descriptor's.
   if (out_offset != nullptr) after_positional(out_fd, copied, at);
   return copied;
 }
 
-CKPT_EXPORT void* mmap(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
+CKPT_EXPORT void* mmap(void* address, size_t length, int protection, int flags, int fd,
+                       off_t offset) {
   WrapperGuard guard;
   void* result = next_symbol(real_mmap, "mmap")(address, length, protection, flags, fd, offset);
   mapped(result, protection, flags, fd);
   return result;
 }
 
-CKPT_EXPORT void* mmap64(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
+CKPT_EXPORT void* mmap64(void* address, size_t length, int protection, int flags, int fd,
+                         off_t offset) {
   WrapperGuard guard;
   void* result = next_symbol(real_mmap64, "mmap64")(address, length, protection, flags, fd, offset);
   mapped(result, protection, flags, fd);
@@ -369,19 +390,24 @@ CKPT_EXPORT int fclose(FILE* stream) {
 }
 
 CKPT_EXPORT int fseek(FILE* stream, long offset, int whence) {
-  return stream_seek(stream, [&] { return next_symbol(real_fseek, "fseek")(stream, offset, whence); });
+  return stream_seek(stream,
+                     [&] { return next_symbol(real_fseek, "fseek")(stream, offset, whence); });
 }
 CKPT_EXPORT int fseeko(FILE* stream, off_t offset, int whence) {
-  return stream_seek(stream, [&] { return next_symbol(real_fseeko, "fseeko")(stream, offset, whence); });
+  return stream_seek(stream,
+                     [&] { return next_symbol(real_fseeko, "fseeko")(stream, offset, whence); });
 }
 CKPT_EXPORT int fseeko64(FILE* stream, off_t offset, int whence) {
-  return stream_seek(stream, [&] { return next_symbol(real_fseeko64, "fseeko64")(stream, offset, whence); });
+  return stream_seek(
+      stream, [&] { return next_symbol(real_fseeko64, "fseeko64")(stream, offset, whence); });
 }
 CKPT_EXPORT int fsetpos(FILE* stream, const fpos_t* position) {
-  return stream_seek(stream, [&] { return next_symbol(real_fsetpos, "fsetpos")(stream, position); });
+  return stream_seek(stream,
+                     [&] { return next_symbol(real_fsetpos, "fsetpos")(stream, position); });
 }
 CKPT_EXPORT int fsetpos64(FILE* stream, const fpos64_t* position) {
-  return stream_seek(stream, [&] { return next_symbol(real_fsetpos64, "fsetpos64")(stream, position); });
+  return stream_seek(stream,
+                     [&] { return next_symbol(real_fsetpos64, "fsetpos64")(stream, position); });
 }
 CKPT_EXPORT void rewind(FILE* stream) {
   stream_seek(stream, [&] {
@@ -399,7 +425,8 @@ CKPT_EXPORT FILE* fdopen(int fd, const char* mode) {
     span_opened(fd, O_WRONLY | (mode[0] == 'a' ? O_APPEND : 0), false);
   }
   CkptFileSpan* span = span_of(fd);
-  if (stream != nullptr && span != nullptr && mode != nullptr && __builtin_strchr(mode, '+') != nullptr) {
+  if (stream != nullptr && span != nullptr && mode != nullptr &&
+      __builtin_strchr(mode, '+') != nullptr) {
     span->flags |= CKPT_SPAN_STICKY;
   }
   return stream;
@@ -436,19 +463,19 @@ CKPT_EXPORT int dup3(int fd, int target, int flags) {
   return result;
 }
 
-#define CKPT_FCNTL_WRAPPER(name, cache)                                                     \
-  CKPT_EXPORT int name(int fd, int command, ...) {                                          \
-    va_list arguments;                                                                      \
-    va_start(arguments, command);                                                           \
-    void* argument = va_arg(arguments, void*);                                              \
-    va_end(arguments);                                                                      \
-    if (command != F_DUPFD && command != F_DUPFD_CLOEXEC) {                                 \
-      return next_symbol(cache, #name)(fd, command, argument);                              \
-    }                                                                                       \
-    WrapperGuard guard;                                                                     \
-    const int result = next_symbol(cache, #name)(fd, command, argument);                    \
-    if (result >= 0) span_duplicated(fd, result);                                           \
-    return result;                                                                          \
+#define CKPT_FCNTL_WRAPPER(name, cache)                                  \
+  CKPT_EXPORT int name(int fd, int command, ...) {                       \
+    va_list arguments;                                                   \
+    va_start(arguments, command);                                        \
+    void* argument = va_arg(arguments, void*);                           \
+    va_end(arguments);                                                   \
+    if (command != F_DUPFD && command != F_DUPFD_CLOEXEC) {              \
+      return next_symbol(cache, #name)(fd, command, argument);           \
+    }                                                                    \
+    WrapperGuard guard;                                                  \
+    const int result = next_symbol(cache, #name)(fd, command, argument); \
+    if (result >= 0) span_duplicated(fd, result);                        \
+    return result;                                                       \
   }
 CKPT_FCNTL_WRAPPER(fcntl, real_fcntl)
 CKPT_FCNTL_WRAPPER(fcntl64, real_fcntl64)

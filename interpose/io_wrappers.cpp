@@ -38,7 +38,9 @@ VfprintfFunction real_vfprintf;
 FflushFunction real_fflush;
 
 // The descriptor of a stream without taking its lock (fileno() locks).
-int descriptor_of(FILE* stream) { return stream == nullptr ? -1 : stream->_fileno; }
+int descriptor_of(FILE* stream) {
+  return stream == nullptr ? -1 : stream->_fileno;
+}
 
 // Enters the operation, looks up the real function, starts it.
 template <class Function, class... Args>
@@ -68,8 +70,12 @@ CKPT_EXPORT ssize_t readv(int fd, const iovec* vector, int count) {
 CKPT_EXPORT ssize_t writev(int fd, const iovec* vector, int count) {
   return run(kWriteOperation, fd, real_writev, "writev", fd, vector, count);
 }
-CKPT_EXPORT int fsync(int fd) { return run(kSyncOperation, fd, real_fsync, "fsync", fd); }
-CKPT_EXPORT int fdatasync(int fd) { return run(kSyncOperation, fd, real_fdatasync, "fdatasync", fd); }
+CKPT_EXPORT int fsync(int fd) {
+  return run(kSyncOperation, fd, real_fsync, "fsync", fd);
+}
+CKPT_EXPORT int fdatasync(int fd) {
+  return run(kSyncOperation, fd, real_fdatasync, "fdatasync", fd);
+}
 CKPT_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
   return run(kWriteOperation, out_fd, real_sendfile, "sendfile", out_fd, in_fd, offset, count);
 }
@@ -77,7 +83,8 @@ CKPT_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t* offset, size_t coun
   return run(kWriteOperation, out_fd, real_sendfile64, "sendfile64", out_fd, in_fd, offset, count);
 }
 CKPT_EXPORT size_t fwrite(const void* data, size_t size, size_t count, FILE* stream) {
-  return run(kStreamWriteOperation, descriptor_of(stream), real_fwrite, "fwrite", data, size, count, stream);
+  return run(kStreamWriteOperation, descriptor_of(stream), real_fwrite, "fwrite", data, size, count,
+             stream);
 }
 CKPT_EXPORT int fputs(const char* text, FILE* stream) {
   return run(kStreamWriteOperation, descriptor_of(stream), real_fputs, "fputs", text, stream);

@@ -24,7 +24,6 @@ namespace {
 
 constexpr std::size_t kPiece = 1 << 20;
 
-
 bool under(const std::string& path, const std::string& folder) {
   if (folder.empty()) return false;
   if (path == folder) return true;
@@ -57,17 +56,19 @@ std::set<WrittenSince::Key> coordinator_files() {
   return files;
 }
 
-
 using ByteRanges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
 
 // Saves a file into the generation, streamed in 1 MiB pieces: kWhole (the
 // whole file; all-zero pieces are left out, holes stay holes) or kRanges
 // (the byte ranges [first, second), ascending and inside its size, over
 // the previous generation's content; zeros are kept: they overwrite).
-std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path, const struct stat& info,
-                        image::FileEntryKind kind, const ByteRanges& ranges) {
+std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path,
+                        const struct stat& info, image::FileEntryKind kind,
+                        const ByteRanges& ranges) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) throw std::runtime_error("cannot save " + path + " in the storage checkpoint: " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("cannot save " + path +
+                             " in the storage checkpoint: " + std::strerror(errno));
   image::FileRecord record;
   record.path = path;
   record.kind = static_cast<std::uint32_t>(kind);
@@ -81,12 +82,14 @@ std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path
   try {
     for (const auto& [first, end] : whole ? ByteRanges{{0, record.size}} : ranges) {
       for (std::uint64_t at = first; at < end;) {
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, end - at));
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, end - at));
         const ssize_t got = ::pread(fd, piece.data(), want, static_cast<off_t>(at));
         if (got < 0) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
         if (got == 0) break;  // shorter than it was a moment ago (cannot happen while stopped)
         const std::span<const std::byte> bytes(piece.data(), static_cast<std::size_t>(got));
-        const bool zero = whole && std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+        const bool zero = whole && std::all_of(bytes.begin(), bytes.end(),
+                                               [](std::byte b) { return b == std::byte{0}; });
         if (!zero) {
           writer.add_file_range(at, bytes);
           saved += bytes.size();
@@ -122,7 +125,8 @@ ByteRanges normalised(ByteRanges ranges, std::uint64_t size) {
 
 }  // namespace
 
-StorageCheckpoint::StorageCheckpoint(std::vector<std::string> include, std::vector<std::string> exclude,
+StorageCheckpoint::StorageCheckpoint(std::vector<std::string> include,
+                                     std::vector<std::string> exclude,
                                      const std::string& image_path)
     : image_path_(normal(fs::absolute(image_path).string())) {
   for (auto& path : include) include_.push_back(normal(path));
@@ -134,7 +138,9 @@ bool StorageCheckpoint::saved(const std::string& path) const {
   for (const char* system : {"/proc", "/sys", "/dev"}) {
     if (under(path, system)) return false;
   }
-  if (path == image_path_ || under(path, image_path_ + ".d") || path.rfind(image_path_ + ".", 0) == 0) return false;
+  if (path == image_path_ || under(path, image_path_ + ".d") ||
+      path.rfind(image_path_ + ".", 0) == 0)
+    return false;
   for (const auto& folder : exclude_) {
     if (under(path, folder)) return false;
   }
@@ -148,12 +154,17 @@ void StorageCheckpoint::track(const std::string& path) {
 
 void StorageCheckpoint::seed(const image::ResolvedChain& chain) {
   for (const auto& file : chain.files) {
-    if (static_cast<image::FileEntryKind>(file.record.kind) == image::FileEntryKind::kDirectory) continue;
+    if (static_cast<image::FileEntryKind>(file.record.kind) == image::FileEntryKind::kDirectory)
+      continue;
     track(file.record.path);
     struct stat info {};
     if (::lstat(file.record.path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-      committed_states_[file.record.path] = {info.st_dev, info.st_ino, static_cast<std::uint64_t>(info.st_size),
-                                             nanoseconds(info.st_mtim), nanoseconds(info.st_ctim), info.st_mode & 07777};
+      committed_states_[file.record.path] = {info.st_dev,
+                                             info.st_ino,
+                                             static_cast<std::uint64_t>(info.st_size),
+                                             nanoseconds(info.st_mtim),
+                                             nanoseconds(info.st_ctim),
+                                             info.st_mode & 07777};
     }
   }
 }
@@ -221,7 +232,9 @@ void StorageCheckpoint::discard() {
 void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state) {
   std::vector<CkptFileSpan> spans(CKPT_SPAN_FDS);
   const std::uint64_t spans_at = agent_state + offsetof(CkptAgentState, spans);
-  if (agent_state == 0 || !read_remote(outer_pid, spans_at, spans.data(), spans.size() * sizeof(CkptFileSpan))) return;
+  if (agent_state == 0 ||
+      !read_remote(outer_pid, spans_at, spans.data(), spans.size() * sizeof(CkptFileSpan)))
+    return;
   const std::string folder = "/proc/" + std::to_string(outer_pid);
   std::vector<bool> seen(CKPT_SPAN_FDS, false);
   std::error_code ignored;
@@ -237,7 +250,8 @@ void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state
       if (key == "flags:") info >> std::oct >> flags;
     }
     struct stat target {};
-    if ((flags & O_ACCMODE) == O_RDONLY || ::stat(entry.path().c_str(), &target) != 0 || !S_ISREG(target.st_mode)) {
+    if ((flags & O_ACCMODE) == O_RDONLY || ::stat(entry.path().c_str(), &target) != 0 ||
+        !S_ISREG(target.st_mode)) {
       continue;
     }
     const WrittenSince::Key file{static_cast<std::uint64_t>(target.st_dev), target.st_ino};
@@ -250,13 +264,17 @@ void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state
     seen[static_cast<std::size_t>(fd)] = true;
     CkptFileSpan& span = spans[static_cast<std::size_t>(fd)];
     const bool same_file = span.dev == file.dev && span.ino == file.ino;
-    if (!same_file && (span.dev != 0 || span.ino != 0)) current_.unsure.insert({span.dev, span.ino});
-    if (!same_file || span.start_plus_one == 0 || (span.flags & (CKPT_SPAN_UNSURE | CKPT_SPAN_STICKY)) != 0 ||
+    if (!same_file && (span.dev != 0 || span.ino != 0))
+      current_.unsure.insert({span.dev, span.ino});
+    if (!same_file || span.start_plus_one == 0 ||
+        (span.flags & (CKPT_SPAN_UNSURE | CKPT_SPAN_STICKY)) != 0 ||
         (!append && end + 1 < span.start_plus_one)) {
       current_.unsure.insert(file);
     } else {
-      if (end + 1 > span.start_plus_one) current_.ranges[file].emplace_back(span.start_plus_one - 1, end);
-      if (span.pwrite_high > span.pwrite_low) current_.ranges[file].emplace_back(span.pwrite_low, span.pwrite_high);
+      if (end + 1 > span.start_plus_one)
+        current_.ranges[file].emplace_back(span.start_plus_one - 1, end);
+      if (span.pwrite_high > span.pwrite_low)
+        current_.ranges[file].emplace_back(span.pwrite_low, span.pwrite_high);
     }
     const std::uint32_t sticky = same_file ? (span.flags & CKPT_SPAN_STICKY) : 0;
     span = CkptFileSpan{};
@@ -279,12 +297,13 @@ void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state
     char permissions[8] = {};
     unsigned major_number = 0, minor_number = 0;
     unsigned long long inode = 0;
-    if (std::sscanf(line.c_str(), "%*x-%*x %7s %*x %x:%x %llu", permissions, &major_number, &minor_number,
-                    &inode) != 4) {
+    if (std::sscanf(line.c_str(), "%*x-%*x %7s %*x %x:%x %llu", permissions, &major_number,
+                    &minor_number, &inode) != 4) {
       continue;
     }
     if (permissions[1] == 'w' && permissions[3] == 's' && inode != 0) {
-      current_.unsure.insert({static_cast<std::uint64_t>(makedev(major_number, minor_number)), inode});
+      current_.unsure.insert(
+          {static_cast<std::uint64_t>(makedev(major_number, minor_number)), inode});
     }
   }
 }
@@ -297,7 +316,8 @@ std::string StorageCheckpoint::collect(pid_t outer_pid, std::uint64_t agent_stat
   if (agent_state != 0 && read_remote(outer_pid, count_at, counts, sizeof counts)) {
     const std::uint32_t count = std::min<std::uint32_t>(counts[0], CKPT_MAX_TOUCHED);
     std::vector<char> paths(static_cast<std::size_t>(count) * CKPT_PATH_BYTES);
-    if (count > 0 && read_remote(outer_pid, agent_state + offsetof(CkptAgentState, touched), paths.data(), paths.size())) {
+    if (count > 0 && read_remote(outer_pid, agent_state + offsetof(CkptAgentState, touched),
+                                 paths.data(), paths.size())) {
       for (std::uint32_t i = 0; i < count; ++i) {
         const char* path = paths.data() + static_cast<std::size_t>(i) * CKPT_PATH_BYTES;
         track(std::string(path, strnlen(path, CKPT_PATH_BYTES)));
@@ -347,9 +367,11 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incr
   std::set<std::string> files = tracked_;
   for (const auto& folder : include_) {
     std::error_code error;
-    for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, error);
+    for (auto it = fs::recursive_directory_iterator(
+             folder, fs::directory_options::skip_permission_denied, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (it->is_regular_file(error) && saved(it->path().string())) files.insert(normal(it->path().string()));
+      if (it->is_regular_file(error) && saved(it->path().string()))
+        files.insert(normal(it->path().string()));
     }
   }
   for (const auto& folder : include_) {
@@ -374,8 +396,12 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incr
       continue;
     }
     if (!S_ISREG(info.st_mode)) continue;
-    const FileState now{info.st_dev, info.st_ino, static_cast<std::uint64_t>(info.st_size),
-                        nanoseconds(info.st_mtim), nanoseconds(info.st_ctim), info.st_mode & 07777};
+    const FileState now{info.st_dev,
+                        info.st_ino,
+                        static_cast<std::uint64_t>(info.st_size),
+                        nanoseconds(info.st_mtim),
+                        nanoseconds(info.st_ctim),
+                        info.st_mode & 07777};
     pending_states_[path] = now;
     const auto before = committed_states_.find(path);
     const bool same_inode = before != committed_states_.end() && before->second.dev == now.dev &&
@@ -383,10 +409,12 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incr
     if (incremental && same_inode) {
       const WrittenSince::Key key{now.dev, now.ino};
       std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
-      if (const auto found = pending_.ranges.find(key); found != pending_.ranges.end()) ranges = found->second;
+      if (const auto found = pending_.ranges.find(key); found != pending_.ranges.end())
+        ranges = found->second;
       // After a truncation, everything from the smallest size on is read
       // again (written since, or zeros).
-      if (const auto found = pending_.smallest_size.find(key); found != pending_.smallest_size.end()) {
+      if (const auto found = pending_.smallest_size.find(key);
+          found != pending_.smallest_size.end()) {
         ranges.emplace_back(found->second, now.size);
       }
       const bool truncated = pending_.smallest_size.count(key) != 0;

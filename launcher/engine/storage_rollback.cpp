@@ -23,7 +23,8 @@ void write_file_content(const image::ResolvedChain& chain, const image::Resolved
   const std::string& path = file.record.path;
   std::error_code ignored;
   fs::create_directories(fs::path(path).parent_path(), ignored);
-  if (fs::is_symlink(path, ignored) || (fs::exists(path, ignored) && !fs::is_regular_file(path, ignored))) {
+  if (fs::is_symlink(path, ignored) ||
+      (fs::exists(path, ignored) && !fs::is_regular_file(path, ignored))) {
     fs::remove(path, ignored);
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -36,7 +37,8 @@ void write_file_content(const image::ResolvedChain& chain, const image::Resolved
     constexpr std::uint64_t kPiece = 1 << 20;
     for (std::uint64_t done = 0; ok && done < segment.length;) {
       const std::uint64_t length = std::min(kPiece, segment.length - done);
-      const auto bytes = chain.readers.at(segment.link)->read_storage_bytes(segment.data_offset + done, length);
+      const auto bytes =
+          chain.readers.at(segment.link)->read_storage_bytes(segment.data_offset + done, length);
       std::size_t written = 0;
       while (ok && written < bytes.size()) {
         const ssize_t wrote = ::pwrite(fd, bytes.data() + written, bytes.size() - written,
@@ -61,8 +63,9 @@ void write_file_content(const image::ResolvedChain& chain, const image::Resolved
   if (!ok) throw std::runtime_error("cannot roll back " + path + ": " + std::strerror(saved_errno));
 }
 
-
-std::string files_seen_path(const std::string& image_path) { return image_path + ".d/files-seen"; }
+std::string files_seen_path(const std::string& image_path) {
+  return image_path + ".d/files-seen";
+}
 
 // "size mtime_ns ino path" of a file now ("" if it does not exist).
 std::string seen_line(const std::string& path) {
@@ -74,10 +77,12 @@ std::string seen_line(const std::string& path) {
 
 // The files changed since the group ended, from files-seen (empty when it
 // is missing or belongs to another generation).
-std::vector<std::string> changed_since_seen(const image::ResolvedChain& chain, const std::string& image_path) {
+std::vector<std::string> changed_since_seen(const image::ResolvedChain& chain,
+                                            const std::string& image_path) {
   std::ifstream seen(files_seen_path(image_path));
   std::string line;
-  if (!std::getline(seen, line) || line != "generation " + std::to_string(chain.links.back().seq)) return {};
+  if (!std::getline(seen, line) || line != "generation " + std::to_string(chain.links.back().seq))
+    return {};
   std::set<std::string> in_chain;
   for (const auto& file : chain.files) in_chain.insert(file.record.path);
   std::vector<std::string> changed;
@@ -100,7 +105,8 @@ std::vector<std::string> changed_since_seen(const image::ResolvedChain& chain, c
 
 }  // namespace
 
-void StorageCheckpoint::record_files_seen(const std::string& image_path, std::uint64_t generation) const {
+void StorageCheckpoint::record_files_seen(const std::string& image_path,
+                                          std::uint64_t generation) const {
   const std::string path = files_seen_path(image_path);
   const std::string temporary = path + ".tmp";
   {
@@ -119,15 +125,18 @@ RollbackStats roll_back_files(const image::ResolvedChain& chain, const std::stri
   RollbackStats stats;
   stats.changed_outside = changed_since_seen(chain, image_path);
   if (action == ExternalChange::kRefuse && !stats.changed_outside.empty()) {
-    throw std::runtime_error(stats.changed_outside.front() +
-                             " was changed outside the group after its checkpoint (on_external_change = "
-                             "\"refuse\"; nothing was rolled back)");
+    throw std::runtime_error(
+        stats.changed_outside.front() +
+        " was changed outside the group after its checkpoint (on_external_change = "
+        "\"refuse\"; nothing was rolled back)");
   }
-  const std::set<std::string> keep = action == ExternalChange::kKeep
-                                         ? std::set<std::string>(stats.changed_outside.begin(), stats.changed_outside.end())
-                                         : std::set<std::string>();
+  const std::set<std::string> keep =
+      action == ExternalChange::kKeep
+          ? std::set<std::string>(stats.changed_outside.begin(), stats.changed_outside.end())
+          : std::set<std::string>();
   std::error_code no_error;
-  fs::remove(files_seen_path(image_path), no_error);  // it describes the run that ended, not the next
+  fs::remove(files_seen_path(image_path),
+             no_error);  // it describes the run that ended, not the next
   std::set<std::string> present;
   std::vector<std::string> directories;
   for (const auto& file : chain.files) {
@@ -154,7 +163,8 @@ RollbackStats roll_back_files(const image::ResolvedChain& chain, const std::stri
     std::vector<fs::path> extra;
     for (auto it = fs::recursive_directory_iterator(folder, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (!it->is_directory(error) && present.count(normal(it->path().string())) == 0) extra.push_back(it->path());
+      if (!it->is_directory(error) && present.count(normal(it->path().string())) == 0)
+        extra.push_back(it->path());
     }
     for (const auto& path : extra) {
       std::error_code ignored;

@@ -12,7 +12,9 @@ namespace {
 using ckpt::engine::PageHashes;
 using ckpt::image::kPageSize;
 
-std::vector<std::byte> page_of(unsigned char value) { return std::vector<std::byte>(kPageSize, std::byte{value}); }
+std::vector<std::byte> page_of(unsigned char value) {
+  return std::vector<std::byte>(kPageSize, std::byte{value});
+}
 
 // Captures pages at `addresses` with the given contents; returns which
 // ones changed, and commits the generation if `commit`.
@@ -20,7 +22,8 @@ std::vector<bool> capture(PageHashes& hashes, const std::vector<std::uint64_t>& 
                           const std::vector<unsigned char>& values, bool commit = true) {
   auto process = hashes.begin(7);
   std::vector<bool> changed;
-  for (std::size_t i = 0; i < addresses.size(); ++i) changed.push_back(process.changed(addresses[i], page_of(values[i]).data()));
+  for (std::size_t i = 0; i < addresses.size(); ++i)
+    changed.push_back(process.changed(addresses[i], page_of(values[i]).data()));
   hashes.finish(7, process);
   if (commit) hashes.commit();
   return changed;
@@ -28,7 +31,8 @@ std::vector<bool> capture(PageHashes& hashes, const std::vector<std::uint64_t>& 
 
 }  // namespace
 
-TEST_CASE("before any committed generation every page is stored and incrementals are not possible") {
+TEST_CASE(
+    "before any committed generation every page is stored and incrementals are not possible") {
   PageHashes hashes;
   CHECK_FALSE(hashes.valid());
   CHECK(capture(hashes, {0x1000, 0x2000}, {1, 2}) == std::vector<bool>{true, true});
@@ -38,10 +42,12 @@ TEST_CASE("before any committed generation every page is stored and incrementals
 TEST_CASE("only pages whose content changed are stored") {
   PageHashes hashes;
   capture(hashes, {0x1000, 0x2000, 0x3000}, {1, 2, 3});
-  CHECK(capture(hashes, {0x1000, 0x2000, 0x3000}, {1, 9, 3}) == std::vector<bool>{false, true, false});
+  CHECK(capture(hashes, {0x1000, 0x2000, 0x3000}, {1, 9, 3}) ==
+        std::vector<bool>{false, true, false});
 }
 
-TEST_CASE("a page at a new address is stored even with known content; a gap does not confuse the walk") {
+TEST_CASE(
+    "a page at a new address is stored even with known content; a gap does not confuse the walk") {
   PageHashes hashes;
   capture(hashes, {0x1000, 0x5000}, {1, 5});
   CHECK(capture(hashes, {0x1000, 0x3000, 0x5000, 0x9000}, {1, 1, 5, 5}) ==
