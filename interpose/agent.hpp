@@ -17,6 +17,10 @@ namespace ckpt::agent {
 // The one agent state of this process (restored with the memory image).
 extern CkptAgentState g_state;
 
+// The agent's control socket, kept out of the application's reach (close,
+// dup2/dup3 onto it fail with EBADF, as if it were not open).
+inline bool is_agent_fd(int fd) { return fd == CKPT_AGENT_FD && g_state.magic == CKPT_AGENT_MAGIC; }
+
 // ---- quiesce.cpp: parking and releasing application threads ----
 // Fills what only the calling thread can read: TID, TLS base, robust list,
 // clear-child-TID address, alternate signal stack, name.

@@ -15,7 +15,7 @@
 
 namespace {
 
-bool agent_fd_open() { return ckpt::agent::g_state.magic == CKPT_AGENT_MAGIC; }
+bool agent_fd_open() { return ckpt::agent::is_agent_fd(CKPT_AGENT_FD); }
 
 int close_range_skipping_agent(unsigned first, unsigned last, int flags) {
   if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
@@ -38,7 +38,7 @@ extern "C" {
 __attribute__((visibility("default"))) int close(int fd) {
   using CloseFunction = int (*)(int);
   static CloseFunction real_close = nullptr;
-  if (fd == CKPT_AGENT_FD && agent_fd_open()) {
+  if (ckpt::agent::is_agent_fd(fd)) {
     errno = EBADF;
     return -1;
   }

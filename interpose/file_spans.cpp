@@ -42,10 +42,15 @@ uint64_t current_offset(int fd) {
   return at < 0 ? 0 : static_cast<uint64_t>(at);
 }
 
-void report_span(CkptFileSpan& span, uint64_t end) {
+// The sequential writes of a span, from its start to `end` (if any).
+void report_sequential(const CkptFileSpan& span, uint64_t end) {
   if (span.start_plus_one != 0 && end > span.start_plus_one - 1) {
     send_file_report(CKPT_REPORT_RANGE, span.dev, span.ino, span.start_plus_one - 1, end);
   }
+}
+
+void report_span(CkptFileSpan& span, uint64_t end) {
+  report_sequential(span, end);
   if (span.pwrite_high > span.pwrite_low) {
     send_file_report(CKPT_REPORT_RANGE, span.dev, span.ino, span.pwrite_low, span.pwrite_high);
   }
@@ -134,6 +139,14 @@ void span_opened(int fd, int flags, bool sticky_unsure) {
   if ((flags & O_TRUNC) != 0) send_file_report(CKPT_REPORT_TRUNCATED, span.dev, span.ino, 0, 0);
 }
 
+bool span_exists(int fd) {
+  return span_of(fd) != nullptr;
+}
+
+void span_mark_sticky(int fd) {
+  if (CkptFileSpan* span = span_of(fd)) span->flags |= CKPT_SPAN_STICKY;
+}
+
 void span_closing(int fd, bool to_end) {
   CkptFileSpan* span = span_of(fd);
   if (span == nullptr) return;
@@ -176,7 +189,6 @@ using FseekoFunction = int (*)(FILE*, off_t, int);
 using FsetposFunction = int (*)(FILE*, const fpos_t*);
 using Fsetpos64Function = int (*)(FILE*, const fpos64_t*);
 using RewindFunction = void (*)(FILE*);
-using FdopenFunction = FILE* (*)(int, const char*);
 using DupFunction = int (*)(int);
 using Dup2Function = int (*)(int, int);
 using Dup3Function = int (*)(int, int, int);
@@ -198,7 +210,6 @@ FseekoFunction real_fseeko, real_fseeko64;
 FsetposFunction real_fsetpos;
 Fsetpos64Function real_fsetpos64;
 RewindFunction real_rewind;
-FdopenFunction real_fdopen;
 DupFunction real_dup;
 Dup2Function real_dup2;
 Dup3Function real_dup3;
@@ -215,9 +226,7 @@ off_t seek(LseekFunction& cache, const char* name, int fd, off_t offset, int whe
   const uint64_t end = current_offset(fd);
   const off_t result = next_symbol(cache, name)(fd, offset, whence);
   if (result >= 0) {
-    if (span->start_plus_one != 0 && end > span->start_plus_one - 1) {
-      send_file_report(CKPT_REPORT_RANGE, span->dev, span->ino, span->start_plus_one - 1, end);
-    }
+    report_sequential(*span, end);
     span->start_plus_one = static_cast<uint64_t>(result) + 1;
   }
   return result;
@@ -233,9 +242,7 @@ auto stream_seek(FILE* stream, Seek seek_now) {
   if (span == nullptr || (span->flags & CKPT_SPAN_APPEND) != 0) return seek_now();
   const uint64_t end = current_offset(fd) + __fpending(stream);
   const auto result = seek_now();
-  if (span->start_plus_one != 0 && end > span->start_plus_one - 1) {
-    send_file_report(CKPT_REPORT_RANGE, span->dev, span->ino, span->start_plus_one - 1, end);
-  }
+  report_sequential(*span, end);
   span->start_plus_one = current_offset(fd) + 1;
   return result;
 }
@@ -416,22 +423,6 @@ CKPT_EXPORT void rewind(FILE* stream) {
   });
 }
 
-CKPT_EXPORT FILE* fdopen(int fd, const char* mode) {
-  WrapperGuard guard;
-  FILE* stream = next_symbol(real_fdopen, "fdopen")(fd, mode);
-  // A read-write stream moves the offset by itself (read-ahead, then a
-  // write goes back): unsure while open.
-  if (stream != nullptr && mode != nullptr && mode[0] != 'r' && span_of(fd) == nullptr) {
-    span_opened(fd, O_WRONLY | (mode[0] == 'a' ? O_APPEND : 0), false);
-  }
-  CkptFileSpan* span = span_of(fd);
-  if (stream != nullptr && span != nullptr && mode != nullptr &&
-      __builtin_strchr(mode, '+') != nullptr) {
-    span->flags |= CKPT_SPAN_STICKY;
-  }
-  return stream;
-}
-
 CKPT_EXPORT int dup(int fd) {
   WrapperGuard guard;
   const int result = next_symbol(real_dup, "dup")(fd);
@@ -441,7 +432,7 @@ CKPT_EXPORT int dup(int fd) {
 
 CKPT_EXPORT int dup2(int fd, int target) {
   WrapperGuard guard;
-  if (target == CKPT_AGENT_FD && g_state.magic == CKPT_AGENT_MAGIC) {
+  if (is_agent_fd(target)) {
     errno = EBADF;
     return -1;
   }
@@ -453,7 +444,7 @@ CKPT_EXPORT int dup2(int fd, int target) {
 
 CKPT_EXPORT int dup3(int fd, int target, int flags) {
   WrapperGuard guard;
-  if (target == CKPT_AGENT_FD && g_state.magic == CKPT_AGENT_MAGIC) {
+  if (is_agent_fd(target)) {
     errno = EBADF;
     return -1;
   }

@@ -24,8 +24,12 @@ namespace ckpt::agent {
 void send_file_report(uint32_t kind, uint64_t dev, uint64_t ino, uint64_t start, uint64_t end);
 void send_touched_report(const char* absolute_path);
 
-// A descriptor was opened (or made by fdopen) with `flags`.
+// A descriptor was opened with `flags` (`sticky_unsure`: a read-write
+// stdio stream, whose writes the span cannot follow while it is open).
 void span_opened(int fd, int flags, bool sticky_unsure);
+// Whether `fd` has a span; marks it unsure until closed.
+bool span_exists(int fd);
+void span_mark_sticky(int fd);
 // A descriptor is about to be closed: its span is reported. `to_end`:
 // report to the end of the file (buffered stdio bytes may still follow).
 void span_closing(int fd, bool to_end);

@@ -7,7 +7,7 @@
 // operation itself runs outside the guard: opening a FIFO, for example,
 // may wait for a process that is parked for the checkpoint.
 // Covered: open/openat/creat (write access, O_CREAT, O_TRUNC), fopen/
-// fopen64/freopen (modes w, a, +), truncate, rename/renameat/renameat2
+// fopen64/freopen/fdopen (modes w, a, +), truncate, rename/renameat/renameat2
 // (both names), unlink/unlinkat/remove, mkdir/mkdirat, link/symlink
 // (the new name). Writes through descriptors opened before the program
 // started (inherited) are found by the coordinator from /proc.
@@ -103,18 +103,22 @@ void opened(int fd, int flags) {
   span_opened(fd, flags, false);
 }
 
-// fopen's mode as open flags (stdio opens with libc's internal open).
-int mode_flags(const char* mode) {
-  if (mode == nullptr || mode[0] == 'r') return __builtin_strchr(mode ? mode : "", '+') ? O_RDWR : O_RDONLY;
-  return O_WRONLY | (mode[0] == 'a' ? O_APPEND : O_TRUNC);
-}
-
-FILE* stream_opened(FILE* stream, const char* mode) {
+// A stdio stream over `fd` was opened with `mode` (stdio opens with libc's
+// internal open, which no wrapper sees). `fresh`: a new descriptor (fopen,
+// freopen: O_TRUNC for "w"); else (fdopen) a span the descriptor already
+// has is kept. A read-write stream moves the offset by itself (read-ahead,
+// then a write goes back): unsure while open.
+FILE* stream_opened(FILE* stream, const char* mode, bool fresh) {
   if (stream == nullptr || !mode_may_change(mode)) return stream;
   WrapperGuard guard;
-  // A read-write stream moves the offset by itself (read-ahead, then a
-  // write goes back): unsure while open.
-  span_opened(fileno(stream), (mode_flags(mode) & ~O_ACCMODE) | O_WRONLY, __builtin_strchr(mode, '+') != nullptr);
+  const int fd = fileno(stream);
+  const bool read_write = __builtin_strchr(mode, '+') != nullptr;
+  if (!fresh && span_exists(fd)) {
+    if (read_write) span_mark_sticky(fd);
+    return stream;
+  }
+  const int flags = O_WRONLY | (mode[0] == 'a' ? O_APPEND : 0) | (fresh && mode[0] == 'w' ? O_TRUNC : 0);
+  span_opened(fd, flags, read_write);
   return stream;
 }
 
@@ -128,6 +132,7 @@ using OpenatFunction = int (*)(int, const char*, int, ...);
 using CreatFunction = int (*)(const char*, mode_t);
 using FopenFunction = FILE* (*)(const char*, const char*);
 using FreopenFunction = FILE* (*)(const char*, const char*, FILE*);
+using FdopenFunction = FILE* (*)(int, const char*);
 using PathFunction = int (*)(const char*);
 using TwoPathFunction = int (*)(const char*, const char*);
 using RenameatFunction = int (*)(int, const char*, int, const char*);
@@ -142,6 +147,7 @@ OpenatFunction real_openat, real_openat64;
 CreatFunction real_creat, real_creat64;
 FopenFunction real_fopen, real_fopen64;
 FreopenFunction real_freopen;
+FdopenFunction real_fdopen;
 PathFunction real_unlink, real_remove;
 TwoPathFunction real_rename, real_link, real_symlink;
 RenameatFunction real_renameat;
@@ -205,12 +211,12 @@ CKPT_EXPORT int creat64(const char* path, mode_t mode) {
 
 CKPT_EXPORT FILE* fopen(const char* path, const char* mode) {
   if (mode_may_change(mode)) register_before(AT_FDCWD, path);
-  return stream_opened(next_symbol(real_fopen, "fopen")(path, mode), mode);
+  return stream_opened(next_symbol(real_fopen, "fopen")(path, mode), mode, true);
 }
 
 CKPT_EXPORT FILE* fopen64(const char* path, const char* mode) {
   if (mode_may_change(mode)) register_before(AT_FDCWD, path);
-  return stream_opened(next_symbol(real_fopen64, "fopen64")(path, mode), mode);
+  return stream_opened(next_symbol(real_fopen64, "fopen64")(path, mode), mode, true);
 }
 
 CKPT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
@@ -219,7 +225,11 @@ CKPT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
     if (stream != nullptr) span_closing(fileno(stream), true);  // its old file is closed
   }
   if (path != nullptr && mode_may_change(mode)) register_before(AT_FDCWD, path);
-  return stream_opened(next_symbol(real_freopen, "freopen")(path, mode, stream), mode);
+  return stream_opened(next_symbol(real_freopen, "freopen")(path, mode, stream), mode, true);
+}
+
+CKPT_EXPORT FILE* fdopen(int fd, const char* mode) {
+  return stream_opened(next_symbol(real_fdopen, "fdopen")(fd, mode), mode, false);
 }
 
 CKPT_EXPORT int truncate(const char* path, off_t length) {

@@ -56,7 +56,20 @@ std::set<WrittenSince::Key> coordinator_files() {
   return files;
 }
 
-using ByteRanges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+FileState state_of(const struct stat& info) {
+  return {static_cast<std::uint64_t>(info.st_dev),
+          info.st_ino,
+          static_cast<std::uint64_t>(info.st_size),
+          nanoseconds(info.st_mtim),
+          nanoseconds(info.st_ctim),
+          info.st_mode & 07777};
+}
+
+void note_smallest(std::map<WrittenSince::Key, std::uint64_t>& sizes, const WrittenSince::Key& key,
+                   std::uint64_t size) {
+  auto [it, added] = sizes.emplace(key, size);
+  if (!added) it->second = std::min(it->second, size);
+}
 
 // Saves a file into the generation, streamed in 1 MiB pieces: kWhole (the
 // whole file; all-zero pieces are left out, holes stay holes) or kRanges
@@ -110,7 +123,7 @@ std::uint64_t save_file(image::GenerationWriter& writer, const std::string& path
 // Sorted, merged, clipped to `size`.
 ByteRanges normalised(ByteRanges ranges, std::uint64_t size) {
   std::sort(ranges.begin(), ranges.end());
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> result;
+  ByteRanges result;
   for (auto [first, end] : ranges) {
     end = std::min(end, size);
     if (first >= end) continue;
@@ -121,6 +134,45 @@ ByteRanges normalised(ByteRanges ranges, std::uint64_t size) {
     }
   }
   return result;
+}
+
+}  // namespace
+
+// A descriptor of a stopped process, open for writing on a regular file.
+struct WritableFile {
+  int fd = -1;
+  int flags = 0;
+  std::uint64_t position = 0;
+  struct stat target {};
+  std::string link;  // what /proc/PID/fd/N points to
+};
+
+namespace {
+
+// Every descriptor of `pid` open for writing on a regular file (one pass
+// over /proc/PID/fd and fdinfo, shared by tracking and span collection).
+std::vector<WritableFile> writable_files(pid_t pid) {
+  std::vector<WritableFile> files;
+  const std::string folder = "/proc/" + std::to_string(pid);
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(folder + "/fd", ignored)) {
+    const std::string name = entry.path().filename().string();
+    WritableFile file;
+    file.fd = std::atoi(name.c_str());
+    std::ifstream info(folder + "/fdinfo/" + name);
+    std::string key;
+    while (info >> key) {
+      if (key == "pos:") info >> std::dec >> file.position;
+      if (key == "flags:") info >> std::oct >> file.flags;
+    }
+    if ((file.flags & O_ACCMODE) == O_RDONLY || ::stat(entry.path().c_str(), &file.target) != 0 ||
+        !S_ISREG(file.target.st_mode)) {
+      continue;
+    }
+    file.link = fs::read_symlink(entry.path(), ignored).string();
+    files.push_back(std::move(file));
+  }
+  return files;
 }
 
 }  // namespace
@@ -159,12 +211,7 @@ void StorageCheckpoint::seed(const image::ResolvedChain& chain) {
     track(file.record.path);
     struct stat info {};
     if (::lstat(file.record.path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-      committed_states_[file.record.path] = {info.st_dev,
-                                             info.st_ino,
-                                             static_cast<std::uint64_t>(info.st_size),
-                                             nanoseconds(info.st_mtim),
-                                             nanoseconds(info.st_ctim),
-                                             info.st_mode & 07777};
+      committed_states_[file.record.path] = state_of(info);
     }
   }
 }
@@ -174,10 +221,7 @@ void WrittenSince::merge(WrittenSince&& other) {
     auto& mine = ranges[key];
     mine.insert(mine.end(), list.begin(), list.end());
   }
-  for (const auto& [key, size] : other.smallest_size) {
-    auto [it, added] = smallest_size.emplace(key, size);
-    if (!added) it->second = std::min(it->second, size);
-  }
+  for (const auto& [key, size] : other.smallest_size) note_smallest(smallest_size, key, size);
   unsure.merge(other.unsure);
   lost_writer = lost_writer || other.lost_writer;
 }
@@ -194,11 +238,9 @@ void StorageCheckpoint::file_report(pid_t sender, const std::vector<std::byte>& 
     case CKPT_REPORT_RANGE:
       current_.ranges[key].emplace_back(report.start, report.end);
       break;
-    case CKPT_REPORT_TRUNCATED: {
-      auto [it, added] = current_.smallest_size.emplace(key, report.start);
-      if (!added) it->second = std::min(it->second, report.start);
+    case CKPT_REPORT_TRUNCATED:
+      note_smallest(current_.smallest_size, key, report.start);
       break;
-    }
     case CKPT_REPORT_UNSURE:
       current_.unsure.insert(key);
       break;
@@ -229,31 +271,19 @@ void StorageCheckpoint::discard() {
 // The descriptor spans of a stopped process (file_spans.cpp): each open
 // writable file's span becomes a range, and every span is re-armed at
 // the current offset for the next interval.
-void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state) {
+void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state,
+                                      const std::vector<WritableFile>& writable) {
   std::vector<CkptFileSpan> spans(CKPT_SPAN_FDS);
   const std::uint64_t spans_at = agent_state + offsetof(CkptAgentState, spans);
   if (agent_state == 0 ||
       !read_remote(outer_pid, spans_at, spans.data(), spans.size() * sizeof(CkptFileSpan)))
     return;
-  const std::string folder = "/proc/" + std::to_string(outer_pid);
   std::vector<bool> seen(CKPT_SPAN_FDS, false);
-  std::error_code ignored;
-  for (const auto& entry : fs::directory_iterator(folder + "/fd", ignored)) {
-    const std::string name = entry.path().filename().string();
-    const int fd = std::atoi(name.c_str());
-    std::ifstream info(folder + "/fdinfo/" + name);
-    std::string key;
-    int flags = 0;
-    std::uint64_t position = 0;
-    while (info >> key) {
-      if (key == "pos:") info >> std::dec >> position;
-      if (key == "flags:") info >> std::oct >> flags;
-    }
-    struct stat target {};
-    if ((flags & O_ACCMODE) == O_RDONLY || ::stat(entry.path().c_str(), &target) != 0 ||
-        !S_ISREG(target.st_mode)) {
-      continue;
-    }
+  for (const WritableFile& open_file : writable) {
+    const int fd = open_file.fd;
+    const struct stat& target = open_file.target;
+    const int flags = open_file.flags;
+    const std::uint64_t position = open_file.position;
     const WrittenSince::Key file{static_cast<std::uint64_t>(target.st_dev), target.st_ino};
     const bool append = (flags & O_APPEND) != 0;
     const std::uint64_t end = append ? static_cast<std::uint64_t>(target.st_size) : position;
@@ -291,7 +321,7 @@ void StorageCheckpoint::collect_spans(pid_t outer_pid, std::uint64_t agent_state
   }
   write_remote(outer_pid, spans_at, spans.data(), spans.size() * sizeof(CkptFileSpan));
   // Files mapped shared and writable: written without a system call.
-  std::ifstream maps(folder + "/maps");
+  std::ifstream maps("/proc/" + std::to_string(outer_pid) + "/maps");
   std::string line;
   while (std::getline(maps, line)) {
     char permissions[8] = {};
@@ -332,30 +362,18 @@ std::string StorageCheckpoint::collect(pid_t outer_pid, std::uint64_t agent_stat
     write_remote(outer_pid, count_at, empty, sizeof empty);
   }
   // Files held open for writing (also inherited ones).
-  const std::string folder = "/proc/" + std::to_string(outer_pid);
-  std::error_code ignored;
-  for (const auto& entry : fs::directory_iterator(folder + "/fd", ignored)) {
-    const std::string name = entry.path().filename().string();
-    std::ifstream info(folder + "/fdinfo/" + name);
-    std::string key;
-    int flags = 0;
-    while (info >> key) {
-      if (key == "flags:") {
-        info >> std::oct >> flags;
-        break;
-      }
-    }
-    if ((flags & O_ACCMODE) == O_RDONLY) continue;
-    struct stat target {};
-    if (::stat(entry.path().c_str(), &target) != 0 || !S_ISREG(target.st_mode)) continue;
+  const std::vector<WritableFile> writable = writable_files(outer_pid);
+  for (const WritableFile& file : writable) {
     // Files the coordinator holds open itself (its stdout/stderr log, a
     // test harness's log the group inherited) belong to whoever runs ckpt,
     // not to the checkpoint.
-    if (own_files.count({static_cast<std::uint64_t>(target.st_dev), target.st_ino}) != 0) continue;
-    const auto link = fs::read_symlink(entry.path(), ignored).string();
-    if (link.find(" (deleted)") == std::string::npos) track(link);
+    if (own_files.count({static_cast<std::uint64_t>(file.target.st_dev), file.target.st_ino}) !=
+        0) {
+      continue;
+    }
+    if (file.link.find(" (deleted)") == std::string::npos) track(file.link);
   }
-  collect_spans(outer_pid, agent_state);
+  collect_spans(outer_pid, agent_state, writable);
   return warning;
 }
 
@@ -396,19 +414,14 @@ StorageStats StorageCheckpoint::write(image::GenerationWriter& writer, bool incr
       continue;
     }
     if (!S_ISREG(info.st_mode)) continue;
-    const FileState now{info.st_dev,
-                        info.st_ino,
-                        static_cast<std::uint64_t>(info.st_size),
-                        nanoseconds(info.st_mtim),
-                        nanoseconds(info.st_ctim),
-                        info.st_mode & 07777};
+    const FileState now = state_of(info);
     pending_states_[path] = now;
     const auto before = committed_states_.find(path);
     const bool same_inode = before != committed_states_.end() && before->second.dev == now.dev &&
                             before->second.ino == now.ino;
     if (incremental && same_inode) {
       const WrittenSince::Key key{now.dev, now.ino};
-      std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+      ByteRanges ranges;
       if (const auto found = pending_.ranges.find(key); found != pending_.ranges.end())
         ranges = found->second;
       // After a truncation, everything from the smallest size on is read

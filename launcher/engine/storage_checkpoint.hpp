@@ -44,18 +44,31 @@ struct StorageStats {
   std::uint64_t ranged = 0;  // of `files`: saved as written ranges
 };
 
+// Byte ranges [first, second) of a file.
+using ByteRanges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+
 // What happened to the files since the last committed generation.
 struct WrittenSince {
   struct Key {
     std::uint64_t dev = 0, ino = 0;
     auto operator<=>(const Key&) const = default;
   };
-  std::map<Key, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+  std::map<Key, ByteRanges> ranges;
   std::map<Key, std::uint64_t> smallest_size;  // truncations
   std::set<Key> unsure;
   bool lost_writer = false;  // a process ended without reporting
   void merge(WrittenSince&& other);
 };
+
+// What a file looked like when it was saved (or found unchanged).
+struct FileState {
+  std::uint64_t dev = 0, ino = 0, size = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  std::uint32_t mode = 0;
+  bool operator==(const FileState&) const = default;
+};
+
+struct WritableFile;  // storage_checkpoint.cpp
 
 class StorageCheckpoint : public ReportSink {
  public:
@@ -88,15 +101,10 @@ class StorageCheckpoint : public ReportSink {
   void process_ended(pid_t outer_pid);
 
  private:
-  struct FileState {
-    std::uint64_t dev = 0, ino = 0, size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-    std::uint32_t mode = 0;
-    bool operator==(const FileState&) const = default;
-  };
   bool saved(const std::string& path) const;
   void track(const std::string& path);
-  void collect_spans(pid_t outer_pid, std::uint64_t agent_state);
+  void collect_spans(pid_t outer_pid, std::uint64_t agent_state,
+                     const std::vector<WritableFile>& writable);
 
   WrittenSince current_, pending_;
   std::map<std::string, FileState> committed_states_, pending_states_;
