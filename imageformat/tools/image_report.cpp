@@ -67,8 +67,7 @@ std::vector<StorageFileReport> describe_storage(const image::GenerationReader& r
   return files;
 }
 
-GenerationReport describe_generation(const image::Image& image,
-                                     const image::GenerationEntry& entry,
+GenerationReport describe_generation(const image::Image& image, const image::GenerationEntry& entry,
                                      const InspectOptions& options,
                                      std::vector<Problem>& problems) {
   GenerationReport report;
@@ -151,6 +150,20 @@ std::string list_of_seqs(const std::vector<image::GenerationEntry>& generations)
 
 }  // namespace
 
+PageCounts page_counts(const ProcessReport& process) {
+  return {process.stored_pages, process.zero_pages, process.stored_bytes};
+}
+
+PageCounts page_counts(const GenerationReport& generation) {
+  PageCounts total;
+  for (const auto& process : generation.processes) {
+    total.stored += process.stored_pages;
+    total.zeroed += process.zero_pages;
+    total.stored_bytes += process.stored_bytes;
+  }
+  return total;
+}
+
 int ImageReport::exit_code() const {
   int code = kExitOk;
   for (const auto& problem : problems) {
@@ -182,7 +195,8 @@ ImageReport build_image_report(const std::string& path, const InspectOptions& op
     for (const auto& entry : image.generations()) {
       report.generations.push_back(describe_generation(image, entry, options, report.problems));
     }
-    if (!image.current_chain().empty()) report.chain = describe_chain(image, options, report.problems);
+    if (!image.current_chain().empty())
+      report.chain = describe_chain(image, options, report.problems);
   }
   if (options.verify) report.verify = verify(image, report.problems);
   return report;

@@ -34,7 +34,7 @@ struct ProcessReport {
   std::uint64_t stored_pages = 0;
   std::uint64_t zero_pages = 0;  // pages listed as zeroed (incremental generations)
   std::uint64_t chunks = 0;
-  std::uint64_t stored_bytes = 0;  // encoded page bytes in the file
+  std::uint64_t stored_bytes = 0;               // encoded page bytes in the file
   std::vector<std::uint64_t> stored_addresses;  // with list_pages
   std::vector<std::uint64_t> zero_addresses;    // with list_pages
   std::string pages_sha256;                     // with digest: sha256 of the page stream
@@ -52,13 +52,32 @@ struct StorageFileReport {
 };
 
 struct GenerationReport {
-  image::GenerationEntry entry;  // as listed in the index
-  std::string path;              // the generation file
+  image::GenerationEntry entry;                   // as listed in the index
+  std::string path;                               // the generation file
   std::optional<image::GenerationHeader> header;  // absent if unreadable
   std::vector<ProcessReport> processes;
   std::vector<StorageFileReport> files;
   std::string error;  // why (part of) the generation could not be read
+
+  bool incremental() const {
+    return static_cast<image::GenerationKind>(entry.kind) == image::GenerationKind::kIncremental;
+  }
 };
+
+// Page counts of one process or of a whole generation (summed over its
+// processes). An incremental generation holds exactly the pages the dirty
+// tracking found changed since its parent: those with content are stored,
+// those that became zero are listed as zeroed, so dirty = stored + zeroed.
+// A full generation stores every non-zero page and lists none as zeroed;
+// it has no dirty count.
+struct PageCounts {
+  std::uint64_t stored = 0;
+  std::uint64_t zeroed = 0;
+  std::uint64_t stored_bytes = 0;  // encoded page bytes in the file
+  std::uint64_t dirty() const { return stored + zeroed; }
+};
+PageCounts page_counts(const ProcessReport& process);
+PageCounts page_counts(const GenerationReport& generation);
 
 struct PagesFromGeneration {
   std::uint64_t seq = 0;

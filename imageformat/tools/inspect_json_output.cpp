@@ -56,7 +56,19 @@ void write_process_info(JsonWriter& json, const image::ProcessInfo& info) {
   json.member("cwd", info.cwd);
 }
 
-void write_process(JsonWriter& json, const ProcessReport& process, const InspectOptions& options) {
+// Pages found written since the parent: an integer in an incremental
+// generation, null in a full one (it stores every non-zero page).
+void write_dirty_pages(JsonWriter& json, const PageCounts& pages, bool incremental) {
+  json.key("dirty_pages");
+  if (incremental) {
+    json.value(pages.dirty());
+  } else {
+    json.null();
+  }
+}
+
+void write_process(JsonWriter& json, const ProcessReport& process, bool incremental,
+                   const InspectOptions& options) {
   json.begin_object();
   write_process_info(json, process.tables.info);
   if (process.exited_wait_status) json.member("exited_wait_status", *process.exited_wait_status);
@@ -79,6 +91,7 @@ void write_process(JsonWriter& json, const ProcessReport& process, const Inspect
   }
   json.member("stored_pages", process.stored_pages);
   json.member("zero_pages", process.zero_pages);
+  write_dirty_pages(json, page_counts(process), incremental);
   json.member("chunks", process.chunks);
   json.member("stored_bytes", process.stored_bytes);
   if (options.list_pages) {
@@ -136,17 +149,16 @@ void write_generation(JsonWriter& json, const GenerationReport& generation,
     json.member("dirty_engine", generation.header->dirty_engine);
     json.member("note", generation.header->note);
   }
-  std::uint64_t stored = 0;
-  std::uint64_t zero = 0;
-  for (const auto& process : generation.processes) {
-    stored += process.stored_pages;
-    zero += process.zero_pages;
-  }
-  json.member("stored_pages", stored);
-  json.member("zero_pages", zero);
+  const PageCounts pages = page_counts(generation);
+  json.member("stored_pages", pages.stored);
+  json.member("zero_pages", pages.zeroed);
+  write_dirty_pages(json, pages, generation.incremental());
+  json.member("stored_bytes", pages.stored_bytes);
   json.key("processes");
   json.begin_array();
-  for (const auto& process : generation.processes) write_process(json, process, options);
+  for (const auto& process : generation.processes) {
+    write_process(json, process, generation.incremental(), options);
+  }
   json.end_array();
   json.key("files");
   json.begin_array();
@@ -214,7 +226,8 @@ void write_verify(JsonWriter& json, const VerifyOutcome& outcome) {
 
 }  // namespace
 
-void print_json_report(std::ostream& out, const ImageReport& report, const InspectOptions& options) {
+void print_json_report(std::ostream& out, const ImageReport& report,
+                       const InspectOptions& options) {
   JsonWriter json(out);
   json.begin_object();
   json.member("path", report.path);

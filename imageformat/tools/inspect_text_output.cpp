@@ -67,40 +67,42 @@ void print_header(std::ostream& out, const ImageReport& report) {
 void print_generation_summary(std::ostream& out, const ImageReport& report) {
   out << "\ngenerations (" << report.generations_in_index << " in the index)\n";
   if (report.generations.empty()) return;
+  // ENGINE: the dirty-tracking engine; STORED: pages with content (in an
+  // incremental generation the dirty ones); ZEROED: dirty pages that became
+  // zero; DIRTY: STORED + ZEROED of an incremental generation.
   TextTable table({{"SEQ", Align::kRight},
                    {"KIND"},
                    {"COMMITTED (UTC)"},
                    {"SIZE", Align::kRight},
                    {"PARENT", Align::kRight},
                    {"CODEC"},
-                   {"DIRTY"},
+                   {"ENGINE"},
                    {"PROCS", Align::kRight},
-                   {"PAGES", Align::kRight},
-                   {"ZERO", Align::kRight},
+                   {"STORED", Align::kRight},
+                   {"ZEROED", Align::kRight},
+                   {"DIRTY", Align::kRight},
                    {"FILES", Align::kRight},
                    {"NOTE"}});
   for (const auto& generation : report.generations) {
     const auto& entry = generation.entry;
-    const std::string kind(image::generation_kind_name(static_cast<image::GenerationKind>(entry.kind)));
+    const std::string kind(
+        image::generation_kind_name(static_cast<image::GenerationKind>(entry.kind)));
     if (!generation.header) {
       table.add_row({std::to_string(entry.seq), kind, iso8601_utc(entry.time_ns),
-                     human_size(entry.bytes), entry.parent == 0 ? "-" : std::to_string(entry.parent),
-                     "?", "?", "?", "?", "?", "?", "UNREADABLE"});
+                     human_size(entry.bytes),
+                     entry.parent == 0 ? "-" : std::to_string(entry.parent), "?", "?", "?", "?",
+                     "?", "?", "?", "UNREADABLE"});
       continue;
     }
     const auto& header = *generation.header;
-    std::uint64_t pages = 0;
-    std::uint64_t zero = 0;
-    for (const auto& process : generation.processes) {
-      pages += process.stored_pages;
-      zero += process.zero_pages;
-    }
+    const PageCounts pages = page_counts(generation);
     table.add_row({std::to_string(entry.seq), kind, iso8601_utc(entry.time_ns),
                    human_size(entry.bytes), entry.parent == 0 ? "-" : std::to_string(entry.parent),
                    std::string(image::codec_name(header.codec)), printable(header.dirty_engine),
-                   std::to_string(generation.processes.size()), std::to_string(pages),
-                   std::to_string(zero), std::to_string(generation.files.size()),
-                   printable(header.note)});
+                   std::to_string(generation.processes.size()), std::to_string(pages.stored),
+                   std::to_string(pages.zeroed),
+                   generation.incremental() ? std::to_string(pages.dirty()) : "-",
+                   std::to_string(generation.files.size()), printable(header.note)});
   }
   table.print(out, "  ");
 }
@@ -117,11 +119,8 @@ void print_regions(std::ostream& out, const std::vector<image::Region>& regions)
 }
 
 void print_descriptors(std::ostream& out, const std::vector<image::DescriptorRecord>& descriptors) {
-  TextTable table({{"FD", Align::kRight},
-                   {"KIND"},
-                   {"FLAGS"},
-                   {"OFFSET", Align::kRight},
-                   {"PATH"}});
+  TextTable table(
+      {{"FD", Align::kRight}, {"KIND"}, {"FLAGS"}, {"OFFSET", Align::kRight}, {"PATH"}});
   for (const auto& descriptor : descriptors) {
     table.add_row({std::to_string(descriptor.fd), descriptor_kind_name(descriptor.kind),
                    join(descriptor_flag_names(descriptor.open_flags, descriptor.fd_flags), ","),
@@ -137,38 +136,60 @@ void print_channels(std::ostream& out, const ProcessReport& process) {
     return;
   }
   if (!process.channels || process.channels->uses.empty()) return;
-  TextTable table({{"FD", Align::kRight}, {"KIND"}, {"DESCRIPTION", Align::kRight},
-                   {"IN FLIGHT", Align::kRight}, {"AT RESTART"}});
+  TextTable table({{"FD", Align::kRight},
+                   {"KIND"},
+                   {"DESCRIPTION", Align::kRight},
+                   {"IN FLIGHT", Align::kRight},
+                   {"AT RESTART"}});
   for (const auto& use : process.channels->uses) {
     const image::ChannelDescription* description = nullptr;
     for (const auto& known : process.channels->descriptions) {
       if (known.id == use.description) description = &known;
     }
     if (description == nullptr) continue;
-    const std::string queued = description->has_data ? std::to_string(description->in_flight.size()) + " B" : "-";
+    const std::string queued =
+        description->has_data ? std::to_string(description->in_flight.size()) + " B" : "-";
     table.add_row({std::to_string(use.fd), image::channel_kind_name(description->kind),
-                   "#" + std::to_string(description->id), queued, image::restart_outcome(*description, use.fd)});
+                   "#" + std::to_string(description->id), queued,
+                   image::restart_outcome(*description, use.fd)});
   }
   out << "    channels (" << process.channels->uses.size() << ")\n";
   table.print(out, "      ");
 }
 
-void print_process(std::ostream& out, const ProcessReport& process, const InspectOptions& options) {
+// "N stored in C chunks (size), M zeroed", and for an incremental generation
+// what that makes dirty since its parent.
+std::string describe_pages(const ProcessReport& process, const GenerationReport& generation) {
+  const PageCounts pages = page_counts(process);
+  std::string text = std::to_string(pages.stored) + " stored in " +
+                     counted(process.chunks, "chunk") + " (" + human_size(pages.stored_bytes) +
+                     "), " + std::to_string(pages.zeroed) + " zeroed";
+  if (generation.incremental()) {
+    text += ": " + std::to_string(pages.dirty()) + " dirty since generation " +
+            std::to_string(generation.entry.parent);
+  } else {
+    text += " (full: every non-zero page)";
+  }
+  return text;
+}
+
+void print_process(std::ostream& out, const ProcessReport& process,
+                   const GenerationReport& generation, const InspectOptions& options) {
   const auto& info = process.tables.info;
   out << "  process " << info.pid << ": ppid " << info.ppid << ", pgid " << info.pgid << ", sid "
       << info.sid << '\n';
   if (process.exited_wait_status) {
     const int status = *process.exited_wait_status;
-    out << "    exited   " << ((status & 0x7f) == 0 ? "with status " + std::to_string((status >> 8) & 0xff)
-                                                     : "by signal " + std::to_string(status & 0x7f))
+    out << "    exited   "
+        << ((status & 0x7f) == 0 ? "with status " + std::to_string((status >> 8) & 0xff)
+                                 : "by signal " + std::to_string(status & 0x7f))
         << ", not yet waited for by its parent\n";
     return;
   }
   out << "    exe      " << printable(info.exe) << '\n';
   out << "    argv     " << shell_words(info.argv) << '\n';
   out << "    cwd      " << printable(info.cwd) << '\n';
-  out << "    pages    " << process.stored_pages << " stored in " << counted(process.chunks, "chunk")
-      << " (" << human_size(process.stored_bytes) << "), " << process.zero_pages << " zeroed\n";
+  out << "    pages    " << describe_pages(process, generation) << '\n';
   std::vector<std::string> tids;
   for (const auto& thread : process.tables.threads) tids.push_back(std::to_string(thread.tid));
   out << "    threads  " << tids.size() << (tids.empty() ? "" : ": " + join(tids, " ")) << '\n';
@@ -198,7 +219,8 @@ std::string describe_ranges(const std::vector<image::FileRange>& ranges) {
 void print_storage_files(std::ostream& out, const std::vector<StorageFileReport>& files) {
   out << "  storage files (" << files.size() << ")\n";
   if (files.empty()) return;
-  TextTable table({{"PATH"}, {"KIND"}, {"SIZE", Align::kRight}, {"MODE"}, {"RANGES (offset+length)"}});
+  TextTable table(
+      {{"PATH"}, {"KIND"}, {"SIZE", Align::kRight}, {"MODE"}, {"RANGES (offset+length)"}});
   for (const auto& file : files) {
     table.add_row({printable(file.record.path), file_kind_name(file.record.kind),
                    std::to_string(file.record.size), octal_mode(file.record.mode),
@@ -209,11 +231,20 @@ void print_storage_files(std::ostream& out, const std::vector<StorageFileReport>
 
 void print_generation_details(std::ostream& out, const GenerationReport& generation,
                               const InspectOptions& options) {
-  const auto kind = image::generation_kind_name(static_cast<image::GenerationKind>(generation.entry.kind));
+  const auto kind =
+      image::generation_kind_name(static_cast<image::GenerationKind>(generation.entry.kind));
   out << "\ngeneration " << generation.entry.seq << " (" << kind << "), "
       << printable(generation.entry.file) << '\n';
+  if (generation.header) {
+    const PageCounts pages = page_counts(generation);
+    out << "  pages    " << pages.stored << " stored, " << pages.zeroed << " zeroed";
+    if (generation.incremental()) out << ", " << pages.dirty() << " dirty";
+    out << " in " << generation.processes.size()
+        << (generation.processes.size() == 1 ? " process" : " processes")
+        << " (dirty tracking: " << printable(generation.header->dirty_engine) << ")\n";
+  }
   if (!generation.error.empty()) out << "  UNREADABLE: " << printable(generation.error) << '\n';
-  for (const auto& process : generation.processes) print_process(out, process, options);
+  for (const auto& process : generation.processes) print_process(out, process, generation, options);
   if (generation.header) print_storage_files(out, generation.files);
 }
 
@@ -225,9 +256,8 @@ void print_chain(std::ostream& out, const ChainReport& chain, const InspectOptio
     out << "  DOES NOT RESOLVE: " << printable(chain.error) << '\n';
     return;
   }
-  std::vector<TextTable::Column> columns = {{"PID", Align::kRight},
-                                            {"PAGES", Align::kRight},
-                                            {"FROM GENERATION:PAGES"}};
+  std::vector<TextTable::Column> columns = {
+      {"PID", Align::kRight}, {"PAGES", Align::kRight}, {"FROM GENERATION:PAGES"}};
   if (options.digest) columns.push_back({"SHA256 (address+page)"});
   TextTable processes(columns);
   for (const auto& process : chain.processes) {
@@ -275,7 +305,8 @@ void print_verify(std::ostream& out, const VerifyOutcome& outcome) {
 
 }  // namespace
 
-void print_text_report(std::ostream& out, const ImageReport& report, const InspectOptions& options) {
+void print_text_report(std::ostream& out, const ImageReport& report,
+                       const InspectOptions& options) {
   print_header(out, report);
   print_generation_summary(out, report);
   for (const auto& generation : report.generations) {

@@ -87,6 +87,14 @@ if expect_status inspect-text 0 "$INSPECT" "$IMAGE"; then
     fail "text output does not show chain 1 -> 2 -> 3 -> 4"
   grep -Eq '^    100 +[0-9]+  1:[0-9]+ ' "$WORK/inspect-text.out" && pass "text shows resolved pages" ||
     fail "text output has no resolved page row for pid 100"
+  # Page columns: STORED ZEROED DIRTY (- for the full generation) FILES.
+  dirty=$(awk '/^generations /{table=1; next} table && /^$/{table=0}
+               table && $1 ~ /^[0-9]+$/ {printf "%s:%s:%s ", $1, $8, $12}' "$WORK/inspect-text.out")
+  if [[ "$dirty" =~ ^1:synthetic:-\ (([234]):synthetic:[1-9][0-9]*\ ){3}$ ]]; then
+    pass "text shows the engine and dirty pages per generation: $dirty"
+  else
+    fail "text ENGINE/DIRTY columns are '$dirty'"
+  fi
 fi
 
 # JSON output: valid JSON with the expected structure.
@@ -112,6 +120,19 @@ for g in gens:
     for p in g["processes"]:
         assert p["regions"] and p["regions"][0]["start"].startswith("0x")
         assert len(p["pages_sha256"]) == 64
+    # Page counts: generation totals are the sums over its processes; an
+    # incremental's dirty pages are stored + zeroed, at most the 150 pages
+    # written per process (some twice); a full generation has none.
+    assert g["dirty_engine"] == "synthetic", g["dirty_engine"]
+    for key in ("stored_pages", "zero_pages", "stored_bytes"):
+        assert g[key] == sum(p[key] for p in g["processes"]), (g["seq"], key)
+    for p in g["processes"] + [g]:
+        if g["kind"] == "full":
+            assert p["dirty_pages"] is None and p["zero_pages"] == 0, (g["seq"], p)
+        else:
+            assert p["dirty_pages"] == p["stored_pages"] + p["zero_pages"], (g["seq"], p)
+    if g["kind"] == "incremental":
+        assert all(0 < p["dirty_pages"] <= 150 for p in g["processes"]), g["seq"]
 chain = d["chain"]
 assert chain["generations"] == [1, 2, 3, 4], chain["generations"]
 assert len(chain["processes"]) == 3
