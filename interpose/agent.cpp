@@ -25,6 +25,7 @@
 #include <cstdlib>
 
 #include "agent.hpp"
+#include "dirty_tracking.hpp"
 #include "file_spans.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
@@ -132,6 +133,7 @@ long fork_twin() {
   const long twin = sys(SYS_clone, 0 /* no exit signal: invisible to the app */, 0, 0, 0, 0);
   if (twin == 0) {
     sys(SYS_close, ready[0]);
+    sys(SYS_prctl, PR_SET_NAME, CKPT_TWIN_NAME);  // known as a twin also once orphaned
     // The twin holds no pipe or socket end of the application (a reader
     // would not see EOF while it lives); it outlives an application that
     // exits meanwhile (the coordinator ends it once it has been read).
@@ -173,6 +175,7 @@ void serve_checkpoint(const CkptEpoch& request) {
   }
   capture_process_state(control_fd);
   collect_fork_advice();
+  dirty_checkpoint(request.dirty_engine, request.epoch);
   // Our own slot: we resume here after a restart, from the main thread.
   const unsigned slot = g_state.thread_count++;
   CkptThreadRecord& record = g_state.threads[slot];
@@ -203,6 +206,7 @@ void serve_checkpoint(const CkptEpoch& request) {
       sys(SYS_munmap, g_state.restorer_start, g_state.restorer_end - g_state.restorer_start);
     }
     restore_executable_link();  // still holding the restart capability
+    dirty_forget();
     restore_thread_kernel_state(g_state.threads[slot]);
     apply_process_state();
     reapply_fork_advice();
@@ -238,7 +242,9 @@ void* checkpoint_thread(void*) {
     // An epoch served already (sent again after an exec) is skipped.
     if (request.header.type == CKPT_MSG_CHECKPOINT && request.epoch > g_state.epoch) {
       serve_checkpoint(request);
-      detach_descriptor_table();  // again after a restart
+      // Again after a restart (revived, we share the application's
+      // table); not otherwise: the dirty-page engine keeps descriptors here.
+      if (g_state.restored != 0) detach_descriptor_table();
     }
   }
 }
@@ -340,6 +346,7 @@ void register_forked_child() {
   g_state.quiescing = 0;
   g_state.epoch = 0;
   t_wrapper.park_deferred = 0;
+  dirty_forget();
   const int fd = connect_agent_socket();
   if (fd < 0) {
     report("cannot reach the coordinator from a new child; checkpointing disabled");

@@ -1,4 +1,5 @@
 #include "file_spans.hpp"
+#include "dirty_mprotect.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -374,6 +375,7 @@ CKPT_EXPORT ssize_t copy_file_range(int in_fd, loff_t* in_offset, int out_fd, lo
 CKPT_EXPORT void* mmap(void* address, size_t length, int protection, int flags, int fd,
                        off_t offset) {
   WrapperGuard guard;
+  if ((flags & MAP_FIXED) != 0) dirty_release(address, length, false);
   void* result = next_symbol(real_mmap, "mmap")(address, length, protection, flags, fd, offset);
   mapped(result, protection, flags, fd);
   return result;
@@ -382,6 +384,7 @@ CKPT_EXPORT void* mmap(void* address, size_t length, int protection, int flags, 
 CKPT_EXPORT void* mmap64(void* address, size_t length, int protection, int flags, int fd,
                          off_t offset) {
   WrapperGuard guard;
+  if ((flags & MAP_FIXED) != 0) dirty_release(address, length, false);
   void* result = next_symbol(real_mmap64, "mmap64")(address, length, protection, flags, fd, offset);
   mapped(result, protection, flags, fd);
   return result;

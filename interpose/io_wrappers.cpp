@@ -1,6 +1,8 @@
 // Data transfer on descriptors and stdio streams, in the in-flight
 // file-operation table (wrapper_guard.hpp): read, write, readv, writev,
 // fsync, fdatasync, sendfile, fwrite, fputs, fprintf/vfprintf, fflush.
+// Reads also unprotect their destination for the mprotect dirty-page
+// engine (dirty_mprotect.hpp).
 // They only enter the operation, hold checkpoints off until it starts, and
 // leave it when it completes: which bytes they wrote is found without them
 // (file_spans.cpp), so they add a few nanoseconds to each call and no
@@ -11,6 +13,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <errno.h>
+
+#include "dirty_mprotect.hpp"
 #include "next_symbol.hpp"
 #include "wrapper_guard.hpp"
 
@@ -51,6 +56,28 @@ auto run(FileOperation kind, int fd, Function& cache, const char* name, Args... 
   return function(args...);
 }
 
+// Like run() for a read into memory: the destination is unprotected
+// first for the mprotect engine, and the call retried once after an
+// EFAULT that engine caused (a checkpoint during a blocked read).
+template <class Function, class Prepare, class... Args>
+ssize_t run_into(int fd, Function& cache, const char* name, Prepare prepare, Args... args) {
+  ssize_t result;
+  {
+    InFlightOperation operation(kReadOperation, fd);
+    prepare();
+    const Function function = next_symbol(cache, name);
+    operation.start();
+    result = function(args...);
+  }
+  if (result >= 0 || errno != EFAULT) return result;
+  bool changed;
+  {
+    WrapperGuard guard;
+    changed = prepare();
+  }
+  return changed ? cache(args...) : result;
+}
+
 }  // namespace
 }  // namespace ckpt::agent
 
@@ -59,13 +86,21 @@ using namespace ckpt::agent;
 #define CKPT_EXPORT extern "C" __attribute__((visibility("default")))
 
 CKPT_EXPORT ssize_t read(int fd, void* data, size_t count) {
-  return run(kReadOperation, fd, real_read, "read", fd, data, count);
+  return run_into(
+      fd, real_read, "read", [&] { return dirty_before_kernel_write(data, count); }, fd, data, count);
 }
 CKPT_EXPORT ssize_t write(int fd, const void* data, size_t count) {
   return run(kWriteOperation, fd, real_write, "write", fd, data, count);
 }
 CKPT_EXPORT ssize_t readv(int fd, const iovec* vector, int count) {
-  return run(kReadOperation, fd, real_readv, "readv", fd, vector, count);
+  auto prepare = [&] {
+    bool changed = false;
+    for (int i = 0; vector != nullptr && i < count; ++i) {
+      changed |= dirty_before_kernel_write(vector[i].iov_base, vector[i].iov_len);
+    }
+    return changed;
+  };
+  return run_into(fd, real_readv, "readv", prepare, fd, vector, count);
 }
 CKPT_EXPORT ssize_t writev(int fd, const iovec* vector, int count) {
   return run(kWriteOperation, fd, real_writev, "writev", fd, vector, count);

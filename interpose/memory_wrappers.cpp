@@ -10,14 +10,18 @@
 //    walks page tables: done only once the application has called
 //    madvise() with such advice (the wrapper below notices).
 //  * MAP_SHARED memory that is not a file ckpt can remap (anonymous shared
-//    memory, /dev/zero, memfd, SysV) is the same memory in the twin: the
-//    application, running on, would tear it. The twin turns each such
-//    mapping into a private copy before the application continues.
+//    memory, /dev/zero, memfd, SysV, deleted files) is the same memory in
+//    the twin: the application, running on, would tear it. The twin turns
+//    each such mapping into a private copy before the application
+//    continues, and records which object it was (device, inode, offset):
+//    the restart maps every object from one memfd in all its processes.
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "agent.hpp"
+#include "dirty_tracking.hpp"
 #include "proc_lines.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
@@ -50,6 +54,40 @@ bool remappable_file(const char* path) {
     if (is_deleted) return false;
   }
   return true;
+}
+
+// The object a maps line shows: its offset, device (as st_dev) and inode.
+struct MappedObject {
+  unsigned long offset = 0, dev = 0, inode = 0;
+};
+
+unsigned long device_number(unsigned long major, unsigned long minor) {
+  return ((major & 0xfffff000ul) << 32) | ((major & 0xffful) << 8) |
+         ((minor & 0xffffff00ul) << 12) | (minor & 0xfful);
+}
+
+MappedObject mapped_object(const char* line) {
+  const char* cursor = line;
+  for (int field = 0; field < 2; ++field) {  // range, permissions
+    while (*cursor != ' ' && *cursor != '\0') ++cursor;
+    while (*cursor == ' ') ++cursor;
+  }
+  MappedObject object;
+  object.offset = parse_hex(cursor);
+  while (*cursor == ' ') ++cursor;
+  const unsigned long major = parse_hex(cursor);
+  if (*cursor == ':') ++cursor;
+  object.dev = device_number(major, parse_hex(cursor));
+  while (*cursor == ' ') ++cursor;
+  object.inode = static_cast<unsigned long>(parse_decimal(cursor));
+  return object;
+}
+
+unsigned long monotonic_ns() {
+  struct timespec now = {};
+  sys(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+  return static_cast<unsigned long>(now.tv_sec) * 1000000000ul +
+         static_cast<unsigned long>(now.tv_nsec);
 }
 
 bool page_is_zero(const unsigned long* page) {
@@ -103,20 +141,29 @@ void reapply_fork_advice() {
 
 bool copy_shared_memory_in_twin() {
   g_state.shared_copy_count = 0;
+  // Every other process of the group that maps the same objects and had
+  // stopped before now no longer writes them (see CkptSharedCopy).
+  const unsigned long copied_ns = monotonic_ns();
   // List first, change the address space afterwards.
+  unsigned long copy_mask = 0;  // bit i: shared_copies[i] is copied
   {
     ProcLines lines("/proc/self/maps");
     if (!lines.opened()) return false;
     MapsLine vma;
     while (const char* line = lines.next()) {
       if (!parse_maps_line(line, vma) || vma.permissions[3] != 's') continue;
-      if (vma.permissions[0] != 'r' || remappable_file(vma.path)) continue;
+      if (remappable_file(vma.path)) continue;
       if (g_state.shared_copy_count == CKPT_MAX_SHARED_COPIES) return false;
-      g_state.shared_copies[g_state.shared_copy_count++] = {vma.start, vma.end};
+      const MappedObject object = mapped_object(line);
+      // Without PROT_READ it cannot be copied (nor is it saved): listed only.
+      if (vma.permissions[0] == 'r') copy_mask |= 1ul << g_state.shared_copy_count;
+      g_state.shared_copies[g_state.shared_copy_count++] = {vma.start,    vma.end,       object.dev,
+                                                            object.inode, object.offset, copied_ns};
     }
   }
   for (unsigned i = 0; i < g_state.shared_copy_count; ++i) {
-    const CkptRange range = g_state.shared_copies[i];
+    if ((copy_mask & (1ul << i)) == 0) continue;
+    const CkptSharedCopy& range = g_state.shared_copies[i];
     const unsigned long length = range.end - range.start;
     const long copy = sys(SYS_mmap, 0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (copy < 0) return false;
@@ -147,6 +194,9 @@ extern "C" __attribute__((visibility("default"))) int madvise(void* address, siz
   }
   if (advice == MADV_DONTFORK || advice == MADV_WIPEONFORK) {
     __atomic_store_n(&ckpt::agent::g_state.fork_advice_seen, 1u, __ATOMIC_RELAXED);
+  }
+  if (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE || advice == 24 /*DONTNEED_LOCKED*/) {
+    ckpt::agent::dirty_pages_dropped(reinterpret_cast<unsigned long>(address), length);
   }
   return 0;
 }

@@ -27,6 +27,8 @@ extern "C" {
 /* The real-time signal that parks application threads. */
 #define CKPT_QUIESCE_SIGNAL 62
 
+/* The name (comm) a checkpoint twin gives itself. */
+#define CKPT_TWIN_NAME "ckpt-twin"
 #define CKPT_MAX_THREADS 512
 #define CKPT_MAX_DESCRIPTORS 256
 #define CKPT_PATH_BYTES 512
@@ -69,7 +71,13 @@ typedef struct {
 typedef struct {
   CkptMessageHeader header;
   uint64_t epoch;
+  uint32_t dirty_engine; /* CHECKPOINT: the CKPT_DIRTY_* engine to run */
+  uint32_t pad;
 } CkptEpoch;
+
+/* Dirty-page engines run by the agent (dirty_tracking.hpp). The `hash`
+ * engine runs in the coordinator: for the agent it is NONE. */
+enum CkptDirtyEngine { CKPT_DIRTY_NONE = 0, CKPT_DIRTY_UFFD_WP = 1, CKPT_DIRTY_MPROTECT = 2 };
 
 /* After QUIESCED the memory to read is the twin's when twin_pid != 0:
  * a copy-on-write fork of the process taken while every thread was
@@ -174,17 +182,27 @@ typedef struct {
 
 typedef struct {
   uint64_t start, end, file_offset;
-  uint32_t prot, flags, kind, pad; /* flags/kind as in the image schema */
+  uint32_t prot, flags, kind; /* flags/kind as in the image schema */
+  /* memory shared between processes: 1 + index of the shared object's
+   * memfd among those passed with CKPT_MSG_LAYOUT (mapped at file_offset);
+   * 0: none */
+  uint32_t shared_object;
   char path[256];
 } CkptRegionEntry;
 
 #define CKPT_REGIONS_PER_MESSAGE 32
 
+/* At most this many shared objects (memfds) per process. */
+#define CKPT_MAX_SHARED_OBJECTS 64
+
 typedef struct {
   CkptMessageHeader header;
   CkptProcessFacts facts;
   uint32_t region_count; /* regions follow in CKPT_MSG_REGIONS messages */
-  uint32_t pad;
+  /* memfds passed with this message (SCM_RIGHTS), one per object of memory
+   * shared between processes that the process maps; the restorer closes
+   * them once its regions are mapped */
+  uint32_t shared_object_count;
 } CkptLayout;
 
 typedef struct {
@@ -257,14 +275,27 @@ typedef struct {
 #define CKPT_MAX_FORK_ADVICE 64
 
 /* A MAP_SHARED mapping that is not a file ckpt can remap (anonymous
- * shared memory, /dev/zero, memfd, SysV): the twin turned it into a
- * private copy taken while the application was stopped; it is restored
- * as anonymous shared memory. */
+ * shared memory, /dev/zero, memfd, SysV, a deleted file): the twin turned
+ * it into a private copy taken while the application was stopped (a
+ * mapping without PROT_READ is only listed). The object's identity (device
+ * and inode as /proc/self/maps shows them; equal in every process that
+ * maps it) and the mapping's offset in it let the restart map it again
+ * from one memfd per object in every process. copied_ns: CLOCK_MONOTONIC
+ * when the twin began copying; the process that copied last saw the
+ * object after every other process mapping it had stopped. */
 typedef struct {
   uint64_t start, end;
 } CkptRange;
 
+typedef struct {
+  uint64_t start, end;
+  uint64_t dev, inode; /* dev as st_dev (makedev of the maps line's major:minor) */
+  uint64_t offset;     /* of start in the object, bytes */
+  uint64_t copied_ns;
+} CkptSharedCopy;
+
 #define CKPT_MAX_SHARED_COPIES 64
+#define CKPT_MAX_DROPPED 256
 
 /* Files registered by file operations between two checkpoints. */
 #define CKPT_MAX_TOUCHED 1024
@@ -339,7 +370,7 @@ typedef struct {
   uint32_t fork_advice_count;
   CkptForkAdvice fork_advice[CKPT_MAX_FORK_ADVICE];
   CkptPendingSignal pending[CKPT_MAX_PENDING_SIGNALS];
-  CkptRange shared_copies[CKPT_MAX_SHARED_COPIES];
+  CkptSharedCopy shared_copies[CKPT_MAX_SHARED_COPIES];
   /* set by the restorer: the memory descriptor fields it restored, for
    * setting /proc/self/exe once the restorer's own mapping is gone */
   uint64_t restored_mm[CKPT_MM_FIELDS];
@@ -360,6 +391,23 @@ typedef struct {
   uint64_t touched_hash[CKPT_MAX_TOUCHED];
   char touched[CKPT_MAX_TOUCHED][CKPT_PATH_BYTES];
   CkptFileSpan spans[CKPT_SPAN_FDS];
+  /* Dirty pages (dirty_tracking.cpp), written at each checkpoint while
+   * the application is parked, before the twin is forked. Both lists are
+   * CkptRange arrays in the agent's memory (read through the twin):
+   * `tracked`, the ranges whose every write since the checkpoint of epoch
+   * `dirty_since_epoch` is known, and `written`, those writes (ascending,
+   * then the pages dropped by madvise, unsorted). */
+  uint32_t dirty_engine;           /* CKPT_DIRTY_* that made the lists; NONE: no lists */
+  uint32_t dirty_complete;         /* 0: a list overflowed (use none of it) */
+  uint64_t dirty_since_epoch;      /* 0: not armed before this checkpoint */
+  uint64_t dirty_tracked, dirty_tracked_count;
+  uint64_t dirty_written, dirty_written_count;
+  uint64_t dirty_arm_nanoseconds;  /* time the agent spent at this checkpoint */
+  /* pages dropped by madvise(MADV_DONTNEED/FREE/REMOVE) since the last
+   * checkpoint: they read as zeros but no write marked them */
+  uint32_t dirty_dropped_count;    /* may exceed the array: then incomplete */
+  uint32_t pad_dirty;
+  CkptRange dirty_dropped[CKPT_MAX_DROPPED];
 } CkptAgentState;
 
 #ifdef __cplusplus

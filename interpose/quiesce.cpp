@@ -36,7 +36,7 @@ struct KernelSigaction {
 };
 
 extern "C" void ckpt_signal_return();
-asm(".text\n.hidden ckpt_signal_return\nckpt_signal_return:\n"
+asm(".text\n.globl ckpt_signal_return\n.hidden ckpt_signal_return\nckpt_signal_return:\n"
     "  movq $15, %rax\n  syscall\n");
 
 void leave_handler() {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "dirty_mprotect.hpp"
 #include "next_symbol.hpp"
 #include "protocol.h"
 
@@ -50,6 +51,16 @@ __attribute__((visibility("default"))) int sigaction(int signal, const struct si
     errno = EINVAL;
     return -1;
   }
+  // The mprotect dirty-page engine's handler stays; the application's
+  // SIGSEGV disposition is kept aside and its faults forwarded to it.
+  if (signal == SIGSEGV) {
+    struct sigaction cleaned;
+    if (action != nullptr) {
+      cleaned = *action;
+      sigdelset(&cleaned.sa_mask, CKPT_QUIESCE_SIGNAL);
+    }
+    if (ckpt::agent::application_segv_action(action != nullptr ? &cleaned : nullptr, old)) return 0;
+  }
   if (action == nullptr) return next_symbol(real, "sigaction")(signal, action, old);
   struct sigaction copy = *action;
   sigdelset(&copy.sa_mask, CKPT_QUIESCE_SIGNAL);
@@ -62,6 +73,12 @@ __attribute__((visibility("default"))) sighandler_t signal(int number, sighandle
   if (number == CKPT_QUIESCE_SIGNAL) {
     errno = EINVAL;
     return SIG_ERR;
+  }
+  if (number == SIGSEGV) {
+    struct sigaction action {}, old{};
+    action.sa_handler = handler;
+    action.sa_flags = SA_RESTART;
+    if (ckpt::agent::application_segv_action(&action, &old)) return old.sa_handler;
   }
   return next_symbol(real, "signal")(number, handler);
 }

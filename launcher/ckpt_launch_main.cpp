@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
     return exit_code;
   } catch (const UsageError& error) {
     return fail(std::string(error.what()) + " (see ckpt-launch --help)", kExitUsageError);
+  } catch (const ckpt::launcher::NotAvailableHere& error) {
+    return fail(error.what(), kExitNotAvailable);
   } catch (const ckpt::policy::PolicyError& error) {
     return fail(error.what(), kExitUsageError);
   } catch (const std::exception& error) {

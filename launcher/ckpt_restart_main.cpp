@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
     return fail(std::string(error.what()) + " (see ckpt-restart --help)", ckpt::launcher::kExitUsageError);
   } catch (const ckpt::image::ImageError& error) {
     return fail(error.what(), ckpt::launcher::kExitUsageError);
+  } catch (const ckpt::launcher::NotAvailableHere& error) {
+    return fail(error.what(), ckpt::launcher::kExitNotAvailable);
   } catch (const ckpt::policy::PolicyError& error) {
     return fail(error.what(), ckpt::launcher::kExitUsageError);
   } catch (const std::exception& error) {

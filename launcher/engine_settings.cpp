@@ -3,11 +3,37 @@
 #include <filesystem>
 
 #include "ckpt/policy/image_path.hpp"
+#include "dirty_engine_probe.hpp"
 
 namespace ckpt::launcher {
 
 std::string image_path_of(const policy::Policy& policy) {
   return policy::expand_image_path(policy, policy::placeholder_values_from_environment());
+}
+
+engine::DirtyEngine choose_dirty_engine(policy::DirtyTracking tracking) {
+  switch (tracking) {
+    case policy::DirtyTracking::automatic:
+      return engine::uffd_wp_unavailable().empty() ? engine::DirtyEngine::kUffdWp : engine::DirtyEngine::kHash;
+    case policy::DirtyTracking::uffd_wp:
+      if (const std::string why = engine::uffd_wp_unavailable(); !why.empty()) {
+        throw NotAvailableHere("dirty_tracking = \"uffd-wp\" is not available on this machine: " + why +
+                               "; use \"auto\" or \"hash\"");
+      }
+      return engine::DirtyEngine::kUffdWp;
+    case policy::DirtyTracking::soft_dirty: {
+      const std::string why = engine::soft_dirty_unavailable();
+      throw NotAvailableHere("dirty_tracking = \"soft-dirty\" is not available: " +
+                             (why.empty() ? std::string("this version of ckpt does not implement it") : why) +
+                             "; use \"auto\", \"uffd-wp\" or \"hash\"");
+    }
+    case policy::DirtyTracking::mprotect:
+      return engine::DirtyEngine::kMprotect;
+    case policy::DirtyTracking::hash:
+    case policy::DirtyTracking::none:
+      break;
+  }
+  return engine::DirtyEngine::kHash;
 }
 
 engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
@@ -37,8 +63,9 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
   }
   settings.compression_level = policy.checkpoint.compression_level;
   settings.keep_full = static_cast<std::uint64_t>(policy.storage.keep_full);
-  // Dirty pages are found by hashing today (the runtime engines, mprotect
-  // and uffd-wp, are not built yet); "none" keeps every generation full.
+  // "none" keeps every generation full.
+  settings.dirty_engine = choose_dirty_engine(policy.checkpoint.dirty_tracking);
+  settings.merge_after_chain = policy.checkpoint.after_chain == policy::AfterChain::merge;
   settings.incremental_depth = policy.checkpoint.dirty_tracking == policy::DirtyTracking::none
                                    ? 0
                                    : static_cast<std::uint64_t>(policy.checkpoint.incremental_depth);

@@ -1,6 +1,7 @@
 // From a validated policy to what the coordinator runs with.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 
 #include "ckpt/policy/policy.hpp"
@@ -8,7 +9,20 @@
 
 namespace ckpt::launcher {
 
+// What the policy asks for cannot run on this machine (exit code
+// kExitNotAvailable), e.g. a dirty-page engine the kernel lacks.
+class NotAvailableHere : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The dirty-page engine for the policy's `dirty_tracking`: `auto` takes
+// uffd-wp when the kernel has it, else hash. Throws NotAvailableHere for
+// an engine the kernel lacks (soft-dirty is not built: refused as well).
+engine::DirtyEngine choose_dirty_engine(policy::DirtyTracking tracking);
+
 // `program` prefixes the coordinator's messages (ckpt-launch, ckpt-restart).
+// Throws NotAvailableHere (see choose_dirty_engine).
 engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
                                                  const std::string& image_path,
                                                  const std::string& program);

@@ -11,7 +11,8 @@
  *      status); receive the layout (regions, mm fields, auxv, agent address);
  *   3. unmap everything that is not ours, move [vvar]/[vvar_vclock]/[vdso]
  *      to their saved addresses, map every region writable (shared file
- *      mappings straight from their file);
+ *      mappings straight from their file, memory shared with other
+ *      processes from the memfd the coordinator passed for its object);
  *   4. MAPPED -> the coordinator writes all pages with process_vm_writev
  *      -> PAGES_WRITTEN;
  *   5. set final protections, mm fields (PR_SET_MM_MAP), the control socket
@@ -33,6 +34,7 @@
 #define SYS_mremap 25
 #define SYS_sendto 44
 #define SYS_recvfrom 45
+#define SYS_recvmsg 47
 #define SYS_exit_group 231
 #define SYS_getpid 39
 #define SYS_prctl 157
@@ -61,6 +63,10 @@
 #define O_RDONLY 0
 #define O_RDWR 2
 #define O_CLOEXEC 02000000
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+#define MSG_CTRUNC 8
+#define MSG_CMSG_CLOEXEC 0x40000000
 #define ARCH_SET_FS 0x1002
 #define PR_SET_MM 35
 #define PR_SET_MM_MAP 14
@@ -97,6 +103,9 @@ static CkptTree tree;
 static char agent_socket[CKPT_AGENT_SOCKET_BYTES];
 static CkptRegionEntry regions[8192];
 static uint32_t region_count;
+/* memfds of the shared objects (CkptRegionEntry.shared_object - 1) */
+static int shared_fds[CKPT_MAX_SHARED_OBJECTS];
+static uint32_t shared_fd_count;
 static char maps_text[1 << 20];
 
 static void* copy_bytes(void* out, const void* in, unsigned long n) {
@@ -157,6 +166,49 @@ static long receive(void* buffer, unsigned long size) {
     long got = SC6(SYS_recvfrom, CONTROL_FD, buffer, size, 0, 0, 0);
     if (got != -4 /*EINTR*/) return got;
   }
+}
+
+/* Receives the layout and the memfds passed with it (SCM_RIGHTS). */
+static void receive_layout(void) {
+  struct {
+    uint64_t length;
+    int32_t level, type;
+    int32_t fds[CKPT_MAX_SHARED_OBJECTS];
+  } control;
+  struct {
+    void* base;
+    uint64_t length;
+  } data = {&layout, sizeof layout};
+  struct {
+    void* name;
+    uint64_t name_length;
+    void* data;
+    uint64_t data_count;
+    void* control;
+    uint64_t control_length;
+    int32_t flags, pad;
+  } message = {0, 0, &data, 1, &control, sizeof control, 0, 0};
+  long got;
+  do {
+    got = SC3(SYS_recvmsg, CONTROL_FD, &message, MSG_CMSG_CLOEXEC);
+  } while (got == -4 /*EINTR*/);
+  if (got != (long)sizeof layout || layout.header.type != CKPT_MSG_LAYOUT) {
+    fail("restorer: no layout from the coordinator", 0);
+  }
+  if (message.control_length >= sizeof control - sizeof control.fds &&
+      control.level == SOL_SOCKET && control.type == SCM_RIGHTS) {
+    shared_fd_count =
+        (uint32_t)((control.length - (sizeof control - sizeof control.fds)) / sizeof(int32_t));
+    for (uint32_t i = 0; i < shared_fd_count; i++) shared_fds[i] = control.fds[i];
+  }
+  if ((message.flags & MSG_CTRUNC) || shared_fd_count != layout.shared_object_count) {
+    fail("restorer: the shared memory objects did not arrive with the layout", 0);
+  }
+}
+
+static void close_shared_fds(void) {
+  for (uint32_t i = 0; i < shared_fd_count; i++) SC1(SYS_close, shared_fds[i]);
+  shared_fd_count = 0;
 }
 
 static uint64_t parse_hex(const char** cursor) {
@@ -284,9 +336,15 @@ static void map_regions(void) {
       mapped = SC6(SYS_mmap, region->start, length, region->prot, MAP_SHARED | MAP_FIXED, fd,
                    region->file_offset);
       SC1(SYS_close, fd);
+    } else if (region->shared_object != 0) {
+      /* memory shared with other processes: the same memfd in all of them */
+      if (region->shared_object > shared_fd_count)
+        fail("restorer: a region names an unknown shared object", 0);
+      mapped = SC6(SYS_mmap, region->start, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                   shared_fds[region->shared_object - 1], region->file_offset);
     } else {
-      /* anonymous shared memory (also /dev/zero, memfd, SysV) comes back
-       * as anonymous shared memory */
+      /* shared memory of an image without object identities comes back as
+       * the process's own anonymous shared memory */
       const long sharing = (region->flags & REGION_SHARED) ? MAP_SHARED : MAP_PRIVATE;
       mapped = SC6(SYS_mmap, region->start, length, PROT_READ | PROT_WRITE,
                    sharing | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -418,10 +476,7 @@ __attribute__((noreturn)) void restorer_main(long* initial_stack) {
     if (!create_children()) break;
   }
 
-  if (receive(&layout, sizeof layout) != (long)sizeof layout ||
-      layout.header.type != CKPT_MSG_LAYOUT) {
-    fail("restorer: no layout from the coordinator", 0);
-  }
+  receive_layout();
   if (layout.region_count > sizeof regions / sizeof regions[0]) {
     fail("restorer: too many regions", 0);
   }
@@ -438,6 +493,7 @@ __attribute__((noreturn)) void restorer_main(long* initial_stack) {
   clear_address_space();
   move_special_mappings();
   map_regions();
+  close_shared_fds(); /* the mappings hold the objects; no stray descriptors */
   send_header(CKPT_MSG_MAPPED);
 
   CkptMessageHeader reply;

@@ -72,6 +72,16 @@ std::string restorer_path() {
       "ckpt-restorer");
 }
 
+std::string merge_tool_path() {
+  const std::string folder = own_folder();
+  return first_existing({folder + "/ckpt-merge"}, "ckpt-merge");
+}
+
+void Coordinator::merge_ended(bool ok, const std::string& outcome) {
+  if (ok) incrementals_in_chain_ = 0;
+  say(outcome);
+}
+
 Coordinator::Coordinator(CoordinatorSettings settings)
     : settings_(std::move(settings)),
       storage_(settings_.storage_include, settings_.storage_exclude, settings_.image_path) {
@@ -230,7 +240,7 @@ std::size_t Coordinator::accept_new_members(std::uint64_t epoch_to_send) {
     if (epoch_to_send != 0) {
       // It joined during a checkpoint: it takes part (the request waits in
       // its socket until its checkpoint thread runs).
-      CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch_to_send};
+      CkptEpoch request = checkpoint_request(epoch_to_send);
       try {
         member.channel.send(&request, sizeof request);
       } catch (const std::exception&) {
@@ -280,6 +290,9 @@ void Coordinator::handle_signal(int signal) {
       init_pid_ = -1;
       exit_code_ = stop_exit_code_.value_or(status_to_exit_code(status));
     }
+    std::string outcome;
+    bool ok = false;
+    if (merge_.ended(outcome, ok)) merge_ended(ok, outcome);
     return;
   }
   const auto& stop = settings_.checkpoint_and_stop_signals;

@@ -14,10 +14,14 @@
 #include "channel.hpp"
 #include "codec.hpp"
 #include "group_processes.hpp"
+#include "background_merge.hpp"
 #include "page_hashes.hpp"
 #include "storage_checkpoint.hpp"
 
 namespace ckpt::engine {
+
+enum class DirtyEngine { kHash, kUffdWp, kMprotect };
+const char* dirty_engine_name(DirtyEngine engine);
 
 struct CoordinatorSettings {
   std::string image_path;
@@ -30,9 +34,15 @@ struct CoordinatorSettings {
   image::Codec codec = image::Codec::kLz4;
   int compression_level = 1;
   std::uint64_t keep_full = 2;
-  // Incremental generations after each full one (0: every one full); their
-  // pages are those whose hash changed (page_hashes.hpp).
+  // Incremental generations after each full one (0: every one full).
   std::uint64_t incremental_depth = 3;
+  // How their pages are found: written pages reported by the agent's
+  // engine where it tracks memory (tracked_writes.hpp), hashes elsewhere
+  // (page_hashes.hpp); kHash: hashes only.
+  DirtyEngine dirty_engine = DirtyEngine::kHash;
+  // after_chain = "merge": a full chain is folded in the background
+  // (background_merge.hpp) instead of the next checkpoint being full.
+  bool merge_after_chain = false;
   bool quiet = false;
   std::vector<std::string> storage_include;  // absolute: saved with every checkpoint
   std::vector<std::string> storage_exclude;  // absolute: never saved
@@ -100,6 +110,8 @@ class Coordinator {
   void stop_group();
   std::string status_text() const;
   void arm_interval_timer();
+  // The CHECKPOINT request of `epoch` (with the agents' dirty-page engine).
+  CkptEpoch checkpoint_request(std::uint64_t epoch) const;
   void say(const std::string& line) const;
 
   CoordinatorSettings settings_;
@@ -108,6 +120,10 @@ class Coordinator {
   StorageCheckpoint storage_;  // stable addresses: members join during checkpoints
   PageHashes page_hashes_;     // of the last committed generation
   std::uint64_t incrementals_in_chain_ = 0;
+  std::uint64_t committed_epoch_ = 0;  // of the last committed generation of this run
+  BackgroundMerge merge_;
+  // The background merge ended: the chain starts again from its result.
+  void merge_ended(bool ok, const std::string& outcome);
   pid_t init_pid_ = -1;
   int agent_listen_fd_ = -1;
   std::string agent_socket_path_;
@@ -126,5 +142,6 @@ class Coordinator {
 // Where the agent library and the restorer are, next to our own binary.
 std::string agent_library_path();
 std::string restorer_path();
+std::string merge_tool_path();
 
 }  // namespace ckpt::engine

@@ -43,7 +43,7 @@ void Coordinator::handle_checkpoint_message(Member& member, std::uint64_t epoch)
     member.agent_state = hello.agent_state;
     member.registered = true;
     if (exec && !member.quiesced) {
-      CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch};
+      CkptEpoch request = checkpoint_request(epoch);
       member.channel.send(&request, sizeof request);
     }
   } else if (header.type == CKPT_MSG_QUIESCED && message_as<CkptQuiesced>(message).epoch == epoch) {
@@ -56,11 +56,32 @@ void Coordinator::handle_checkpoint_message(Member& member, std::uint64_t epoch)
   }  // anything else is stale (an earlier, abandoned epoch)
 }
 
+const char* dirty_engine_name(DirtyEngine engine) {
+  switch (engine) {
+    case DirtyEngine::kUffdWp:
+      return "uffd-wp";
+    case DirtyEngine::kMprotect:
+      return "mprotect";
+    case DirtyEngine::kHash:
+      break;
+  }
+  return "hash";
+}
+
+CkptEpoch Coordinator::checkpoint_request(std::uint64_t epoch) const {
+  CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch, CKPT_DIRTY_NONE, 0};
+  if (settings_.incremental_depth > 0) {
+    if (settings_.dirty_engine == DirtyEngine::kUffdWp) request.dirty_engine = CKPT_DIRTY_UFFD_WP;
+    if (settings_.dirty_engine == DirtyEngine::kMprotect) request.dirty_engine = CKPT_DIRTY_MPROTECT;
+  }
+  return request;
+}
+
 void Coordinator::quiesce_group(std::uint64_t epoch) {
   for (auto& member : members_) {
     member.quiesced = member.gone = member.twin_expected = false;
     member.twin = -1;
-    CkptEpoch request{{CKPT_MSG_CHECKPOINT, sizeof(CkptEpoch)}, epoch};
+    CkptEpoch request = checkpoint_request(epoch);
     try {
       member.channel.send(&request, sizeof request);
     } catch (const std::exception&) {
@@ -173,6 +194,12 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
                                               : "the application has not registered with ckpt "
                                                 "(statically linked, or still starting)");
   }
+  if (merge_.running()) {
+    // Both write the image: the merge first (the chain restarts from it).
+    std::string outcome;
+    const bool ok = merge_.wait(outcome);
+    merge_ended(ok, outcome);
+  }
   const auto started = Clock::now();
   const std::uint64_t epoch = ++epoch_;
   std::uint64_t generation = 0;
@@ -181,6 +208,7 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
   std::size_t process_count = 0;
   StorageStats storage;
   std::string kind_word;
+  std::size_t untracked_processes = 0;  // of an incremental generation: compared by hash
   try {
     // Phase 1: every process of the group quiesces before anything is
     // written; the in-flight bytes of pipes and sockets are read while all
@@ -200,7 +228,7 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
     options.kind = incremental ? image::GenerationKind::kIncremental : image::GenerationKind::kFull;
     options.codec = settings_.codec;
     options.level = settings_.compression_level;
-    options.dirty_engine = settings_.incremental_depth > 0 ? "hash" : "none";
+    options.dirty_engine = settings_.incremental_depth > 0 ? dirty_engine_name(settings_.dirty_engine) : "none";
     auto pending = image.begin_generation(options);
     // What the processes reported and is still queued, also from those
     // that ended since the last checkpoint (and whether they said EXITED).
@@ -240,8 +268,11 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
                                process.exit_signal};
       try {
         auto hashes = page_hashes_.begin(process.inner_pid);
-        capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
-                        channels_of(channels, member.outer_pid), pending.writer(), hashes, incremental);
+        const auto captured =
+            capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
+                            channels_of(channels, member.outer_pid), pending.writer(), hashes,
+                            PageSelection{incremental, committed_epoch_});
+        if (incremental && !captured.tracked) ++untracked_processes;
         page_hashes_.finish(process.inner_pid, hashes);
       } catch (const std::exception& error) {
         throw std::runtime_error("process " + std::to_string(process.inner_pid) + " (" + process.name +
@@ -260,8 +291,13 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
     bytes = image.generations().back().bytes;
     page_hashes_.commit();
     storage_.commit();
+    committed_epoch_ = epoch;
     incrementals_in_chain_ = incremental ? incrementals_in_chain_ + 1 : 0;
     kind_word = incremental ? "incremental, " : "";
+    if (incremental && untracked_processes > 0 && settings_.dirty_engine != DirtyEngine::kHash) {
+      kind_word += std::to_string(untracked_processes) + (untracked_processes == 1 ? " process" : " processes") +
+                   " compared by hash, ";
+    }
   } catch (...) {
     page_hashes_.discard();
     storage_.discard();
@@ -277,6 +313,14 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
   }
   last_generation_ = generation;
   last_checkpoint_time_ = std::chrono::system_clock::now();
+  if (settings_.merge_after_chain && !final_checkpoint && incrementals_in_chain_ > 0 &&
+      incrementals_in_chain_ >= settings_.incremental_depth) {
+    try {
+      merge_.start(merge_tool_path(), settings_.image_path);
+    } catch (const std::exception& error) {
+      say(std::string("warning: ") + error.what() + "; the next checkpoint is a full one");
+    }
+  }
   char timing[96];
   std::snprintf(timing, sizeof timing, "%.2f s, application stopped %.0f ms", total_seconds,
                 stopped_seconds * 1000);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "chain.hpp"
@@ -109,6 +110,9 @@ int Coordinator::restart() {
     }
   }
   const ProcessTree tree = plan_tree(chain);
+  // One memfd per object of memory shared between processes, kept until
+  // every restorer has mapped it.
+  auto shared_objects = std::make_unique<SharedObjects>(chain, tree.order);
   // Files back to the checkpoint before any process runs.
   const RollbackStats rolled = roll_back_files(chain, settings_.image_path, settings_.on_external_change);
   for (const auto& path : rolled.changed_outside) {
@@ -162,8 +166,9 @@ int Coordinator::restart() {
     Member& member = await_restorer(pid);
     const CkptTree children = tree_message(tree, pid, agent_socket_path_);
     member.channel.send(&children, sizeof children);
-    const RestoredProcess restored = restore_process(chain, *process, member.channel, hellos.at(pid),
-                                                     settings_.timeout);
+    const RestoredProcess restored =
+        restore_process(chain, *process, shared_objects->for_process(*process), member.channel,
+                        hellos.at(pid), settings_.timeout);
     if (restored.inner_pid != pid) {
       throw std::runtime_error("restorer got PID " + std::to_string(restored.inner_pid) + " instead of " +
                                std::to_string(pid));
@@ -173,6 +178,7 @@ int Coordinator::restart() {
     pages += restored.pages_written;
     restored_members[pid] = {&process->tables, &member.channel};
   }
+  shared_objects.reset();  // the mappings keep the objects
   // Each agent finished on its own while the next pages were written.
   for (auto& member : members_) member.agent_state = await_restored(member.channel, settings_.timeout);
   // Pipes and sockets, with the bytes that were in flight; then everyone

@@ -1,5 +1,7 @@
 #include "group_init.hpp"
+
 #include "group_processes.hpp"
+#include "protocol.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -68,7 +70,11 @@ void wait_for_twins() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   while (std::chrono::steady_clock::now() < deadline) {
     bool twin = false;
-    for (const auto& process : list_group_processes(1)) twin = twin || (process.exit_signal == 0 && !process.zombie());
+    // An orphaned twin has exit signal SIGCHLD (the kernel sets it when it
+    // reparents), so it is known by the name it gives itself.
+    for (const auto& process : list_group_processes(1)) {
+      twin = twin || ((process.exit_signal == 0 || process.name == CKPT_TWIN_NAME) && !process.zombie());
+    }
     if (!twin) return;
     while (::waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
     }
@@ -102,6 +108,10 @@ void keep_restore_capabilities() {
     ::setpgid(0, 0);
   }
   keep_restore_capabilities();
+  // Nothing of the coordinator's (image files the HDF5 library opened
+  // without O_CLOEXEC, ...) may reach the restored process: it keeps
+  // only 0-2 and what the restart passes it.
+  if (::syscall(SYS_close_range, 3u, ~0u, 4u /*CLOSE_RANGE_CLOEXEC*/) != 0) die("close_range");
   char* const argv[] = {const_cast<char*>("ckpt-restorer"), const_cast<char*>(plan.agent_socket), nullptr};
   char* const environment[] = {nullptr};
   ::execve(plan.restorer, argv, environment);

@@ -1,6 +1,7 @@
 #include "process_capture.hpp"
 
 #include "machine_facts.hpp"
+#include "tracked_writes.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -225,7 +226,8 @@ void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size) 
 
 CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
                                 std::uint64_t agent_state, std::vector<std::uint8_t> channels,
-                                image::GenerationWriter& writer, ProcessPageHashes& hashes, bool incremental) {
+                                image::GenerationWriter& writer, ProcessPageHashes& hashes,
+                                const PageSelection& selection) {
   CapturedProcess captured;
   auto& tables = captured.tables;
   const pid_t inner_pid = identity.pid;
@@ -257,9 +259,18 @@ CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity
   }
   // Shared memory the twin replaced by a private copy: restored shared. The
   // copy may have merged with a private neighbour in the twin's map, so a
-  // region is split at the copy's bounds.
+  // region is split at the copy's bounds. Each part records the object it
+  // maps (device, inode, offset in it): the restart maps it from one memfd
+  // per object in every process that shares it.
   for (std::uint32_t i = 0; i < agent->shared_copy_count && i < CKPT_MAX_SHARED_COPIES; ++i) {
-    tables.regions = mark_shared(std::move(tables.regions), agent->shared_copies[i]);
+    const CkptSharedCopy& copy = agent->shared_copies[i];
+    tables.regions = mark_shared(std::move(tables.regions), CkptRange{copy.start, copy.end});
+    for (auto& region : tables.regions) {
+      if (region.start < copy.start || region.end > copy.end) continue;
+      region.device = copy.dev;
+      region.inode = copy.inode;
+      region.file_offset = copy.offset + (region.start - copy.start);
+    }
   }
   for (std::uint32_t i = 0; i < agent->descriptor_count && i < CKPT_MAX_DESCRIPTORS; ++i) {
     const auto& descriptor = agent->descriptors[i];
@@ -288,51 +299,75 @@ CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity
   auto read_into = [&](std::span<std::byte> space, std::uint64_t address) -> ssize_t {
     return ::pread(memory, space.data(), space.size(), static_cast<off_t>(address));
   };
-  try {
-    std::vector<std::byte> buffer;
-    if (incremental) buffer.resize(image::kChunkBytes);
-    for (const auto& region : tables.regions) {
-      if (!region_content_saved(region)) continue;
-      for (std::uint64_t at = region.start; at < region.end;) {
-        const std::size_t wanted = static_cast<std::size_t>(
-            std::min<std::uint64_t>((region.end - at) / image::kPageSize, image::kPagesPerChunk));
-        // Full generation: straight into the chunk; incremental: into our
-        // buffer, then only the pages that changed.
-        const std::span<std::byte> space =
-            incremental ? std::span<std::byte>(buffer.data(), wanted * image::kPageSize) : writer.page_space(wanted);
-        const std::size_t pages = space.size() / image::kPageSize;
-        if (read_into(space, at) == static_cast<ssize_t>(space.size())) {
-          if (!incremental) {
-            for (std::size_t i = 0; i < pages; ++i) hashes.changed(at + i * image::kPageSize, space.data() + i * image::kPageSize);
-            writer.commit_pages(at, pages);
-          } else {
-            add_changed_pages(writer, hashes, at, space.data(), pages);
-          }
-          captured.pages_read += pages;
-          at += space.size();
-          continue;
+  // How each page is stored: kFull every page (hashed for the next
+  // generation); kChanged the pages whose hash changed; kWritten every page
+  // read (the engine saw them written; no hash is kept for them).
+  enum class Store { kFull, kChanged, kWritten };
+  std::vector<std::byte> buffer;
+  if (selection.incremental) buffer.resize(image::kChunkBytes);
+  auto read_range = [&](std::uint64_t start, std::uint64_t end, Store store) {
+    for (std::uint64_t at = start; at < end;) {
+      const std::size_t wanted = static_cast<std::size_t>(
+          std::min<std::uint64_t>((end - at) / image::kPageSize, image::kPagesPerChunk));
+      // Full generation: straight into the chunk; incremental: into our
+      // buffer, then only the pages to store.
+      const bool direct = store == Store::kFull;
+      const std::span<std::byte> space =
+          direct ? writer.page_space(wanted) : std::span<std::byte>(buffer.data(), wanted * image::kPageSize);
+      const std::size_t pages = space.size() / image::kPageSize;
+      auto store_pages = [&](std::uint64_t address, std::byte* data, std::size_t count) {
+        if (store == Store::kFull) {
+          for (std::size_t i = 0; i < count; ++i) hashes.changed(address + i * image::kPageSize, data + i * image::kPageSize);
+          writer.commit_pages(address, count);
+        } else if (store == Store::kChanged) {
+          add_changed_pages(writer, hashes, address, data, count);
+        } else {
+          writer.add_pages(address, data, count);
         }
-        // Some pages cannot be read (EIO: a file mapping past the end of
-        // its file): take the readable ones; the others come back as zeros.
-        // Reading nothing at all means the process is gone.
-        if (!incremental) writer.commit_pages(at, 0);
-        for (std::size_t i = 0; i < pages; ++i, at += image::kPageSize) {
-          const std::span<std::byte> page = incremental ? space.first(image::kPageSize) : writer.page_space(1);
-          const ssize_t got = read_into(page, at);
-          if (got == 0 || (got < 0 && errno != EIO)) {
-            throw std::runtime_error("process " + std::to_string(inner_pid) +
-                                     " ended while its memory was being read");
-          }
-          const bool readable = got == static_cast<ssize_t>(page.size());
-          if (!incremental) {
-            if (readable) hashes.changed(at, page.data());
-            writer.commit_pages(at, readable ? 1 : 0);
-          } else if (readable) {
-            add_changed_pages(writer, hashes, at, page.data(), 1);
-          }
-          if (readable) ++captured.pages_read;
+      };
+      if (read_into(space, at) == static_cast<ssize_t>(space.size())) {
+        store_pages(at, space.data(), pages);
+        captured.pages_read += pages;
+        at += space.size();
+        continue;
+      }
+      // Some pages cannot be read (EIO: a file mapping past the end of
+      // its file): take the readable ones; the others come back as zeros.
+      // Reading nothing at all means the process is gone.
+      if (direct) writer.commit_pages(at, 0);
+      for (std::size_t i = 0; i < pages; ++i, at += image::kPageSize) {
+        const std::span<std::byte> page = direct ? writer.page_space(1) : space.first(image::kPageSize);
+        const ssize_t got = read_into(page, at);
+        if (got == 0 || (got < 0 && errno != EIO)) {
+          char where[64];
+          std::snprintf(where, sizeof where, " (at 0x%llx: %s)", static_cast<unsigned long long>(at),
+                        got == 0 ? "nothing read" : std::strerror(errno));
+          throw std::runtime_error("process " + std::to_string(inner_pid) + " ended while its memory was being read" +
+                                   where);
+        }
+        if (got == static_cast<ssize_t>(page.size())) {
+          store_pages(at, page.data(), 1);
+          ++captured.pages_read;
+        } else if (direct) {
+          writer.commit_pages(at, 0);
         }
       }
+    }
+  };
+  try {
+    const TrackedWrites tracked = selection.incremental
+                                      ? TrackedWrites::read(outer_pid, *agent, selection.committed_epoch)
+                                      : TrackedWrites();
+    captured.tracked = !tracked.empty();
+    for (const auto& region : tables.regions) {
+      if (!region_content_saved(region)) continue;
+      if (!selection.incremental) {
+        read_range(region.start, region.end, Store::kFull);
+        continue;
+      }
+      tracked.split(
+          region.start, region.end, [&](std::uint64_t start, std::uint64_t end) { read_range(start, end, Store::kChanged); },
+          [&](std::uint64_t start, std::uint64_t end) { read_range(start, end, Store::kWritten); });
     }
   } catch (...) {
     ::close(memory);

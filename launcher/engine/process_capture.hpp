@@ -38,6 +38,18 @@ void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size);
 struct CapturedProcess {
   image::ProcessTables tables;
   std::uint64_t pages_read = 0;
+  bool tracked = false;  // its dirty-page engine's lists were used
+};
+
+// Which pages of a process go into the generation.
+struct PageSelection {
+  // false: every page (a full generation); true: those that changed since
+  // the last committed generation, known from the process's dirty-page
+  // engine where it tracked them (tracked_writes.hpp), else by hash.
+  bool incremental = false;
+  // The epoch of the checkpoint that made the last committed generation
+  // (0: none in this run).
+  std::uint64_t committed_epoch = 0;
 };
 
 // Who a process is inside the group.
@@ -48,12 +60,13 @@ struct ProcessIdentity {
 
 // Captures process `outer_pid` (as seen by us: the process or its twin)
 // whose agent state is at `agent_state`, into `writer`; `channels` is the
-// engine blob of its pipes and sockets (coordinator_channels.hpp). Every
-// page's hash goes into `hashes`; with `incremental` only the pages that
-// changed since the previous generation are stored.
+// engine blob of its pipes and sockets (coordinator_channels.hpp). The
+// hash of every page read goes into `hashes`; `selection` says which
+// pages are stored.
 CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
                                 std::uint64_t agent_state, std::vector<std::uint8_t> channels,
-                                image::GenerationWriter& writer, ProcessPageHashes& hashes, bool incremental);
+                                image::GenerationWriter& writer, ProcessPageHashes& hashes,
+                                const PageSelection& selection);
 
 // A process that exited but was not yet waited for by its parent: the
 // image keeps its identity and wait status (misc = CkptZombieFacts).

@@ -5,11 +5,63 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <vector>
 
 #include "chain.hpp"
 #include "channel.hpp"
 
 namespace ckpt::engine {
+
+// What one restorer gets for the memory it shares with other processes.
+struct ProcessSharing {
+  std::vector<int> memfds;  // passed with its layout (owned by SharedObjects)
+  // parallel to the process's regions: 1 + index into memfds, 0: none
+  std::vector<std::uint32_t> region_objects;
+  // [start, end) address ranges, ascending, whose pages another process
+  // writes (the one that copied the object last at the checkpoint)
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pages_written_elsewhere;
+};
+
+// Memory shared between processes (MAP_SHARED anonymous memory, /dev/zero,
+// memfd, SysV, deleted files): the regions of every live process grouped by
+// object (device + inode recorded at the checkpoint), one memfd per object,
+// large enough for every offset any process maps. Each object's pages are
+// written from the process whose twin copied it last (every other process
+// mapping it had stopped by then), the rest from wherever only one maps them.
+class SharedObjects {
+ public:
+  SharedObjects(const image::ResolvedChain& chain,
+                std::span<const image::ResolvedProcess* const> live);
+  SharedObjects(const SharedObjects&) = delete;
+  SharedObjects& operator=(const SharedObjects&) = delete;
+  ~SharedObjects();
+
+  ProcessSharing for_process(const image::ResolvedProcess& process) const;
+  std::size_t count() const { return objects_.size(); }
+
+ private:
+  struct Key {
+    std::uint64_t device = 0, inode = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Object {
+    int memfd = -1;
+    std::uint64_t size = 0;
+    std::int64_t writer = -1;  // PID whose pages fill it
+    std::uint64_t writer_copied_ns = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>>
+        writer_offsets;  // [start, end) in the object
+  };
+  std::map<Key, Object> objects_;
+};
+
+// Whether a region maps an identified object of memory shared between
+// processes (images older than object identities have none).
+bool maps_shared_object(const image::Region& region);
 
 struct RestoredProcess {
   pid_t outer_pid = -1;
@@ -23,7 +75,8 @@ struct RestoredProcess {
 // then finishes on its own; await_restored() collects its RESTORED (so
 // the next process's pages can be written meanwhile).
 RestoredProcess restore_process(const image::ResolvedChain& chain,
-                                const image::ResolvedProcess& process, const Channel& channel,
+                                const image::ResolvedProcess& process,
+                                const ProcessSharing& sharing, const Channel& channel,
                                 const CkptRestorerHello& hello, std::chrono::milliseconds timeout);
 
 // Waits for the agent's RESTORED; returns the address of its state.
