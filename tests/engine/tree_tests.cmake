@@ -11,6 +11,7 @@ ckpt_engine_program(tree_three_levels tree_three_levels.c)
 ckpt_engine_program(tree_session tree_session.c)
 ckpt_engine_program(tree_socketpair tree_socketpair.c)
 ckpt_engine_program(tree_fork_storm tree_fork_storm.c)
+ckpt_engine_program(shared_between shared_between.c)
 # not a test: the 16-process tree of bench/engine_tree.sh
 ckpt_engine_program(tree_memhog tree_memhog.c)
 
@@ -37,6 +38,12 @@ ckpt_engine_cr_test(tree.socketpair.dgram DRIVER --checkpoints 2
 # 600 short-lived children
 ckpt_engine_cr_test(tree.fork_storm DRIVER --checkpoints 3
                     COMMAND $<TARGET_FILE:ckpt_engine_tree_fork_storm>)
+# memory shared by a parent and 3 children (anonymous, /dev/shm, memfd
+# mapped twice): still shared after the restart
+ckpt_engine_cr_test(tree.shared_memory DRIVER --checkpoints 2
+                    COMMAND $<TARGET_FILE:ckpt_engine_shared_between>)
+ckpt_engine_cr_test(tree.shared_memory.restart_twice DRIVER --checkpoints 1 --restart-twice
+                    COMMAND $<TARGET_FILE:ckpt_engine_shared_between>)
 
 # Shell payloads run as `bash SCRIPT ARGS` (the system bash, also the one
 # the unprivileged test user can run).
