@@ -263,43 +263,44 @@ bool arm_new(const RangeList&, unsigned long own_start, unsigned long own_end) {
   auto protection_none = [](const MapsLine& vma) {
     return vma.path[0] == '\0' && vma.permissions[0] == '-' && vma.permissions[1] == '-' && vma.permissions[2] == '-';
   };
-  unsigned long run_start = 0, run_end = 0;  // eligible mappings so far
-  MapsLine previous{}, pending{};  // pending: eligible, waiting to see its upper neighbour
-  bool have_pending = false;
-  ProcLines lines("/proc/self/maps");
-  MapsLine vma;
+  unsigned long run_start = 0, run_end = 0;  // adjacent eligible mappings so far
+  // The last eligible mapping waits for its upper neighbour: a PROT_NONE
+  // one right above it makes it an arena.
+  unsigned long pending_start = 0, pending_end = 0;
+  unsigned long previous_end = 0;
+  bool previous_none = false;
   auto close_run = [&] {
     if (run_end > run_start) add_range(run_start, run_end);
     run_start = run_end = 0;
   };
+  auto settle_pending = [&](bool below_reserve) {
+    if (pending_end == 0) return;
+    if (below_reserve) {
+      close_run();
+    } else {
+      if (run_end != pending_start) close_run();
+      if (run_end == 0) run_start = pending_start;
+      run_end = pending_end;
+    }
+    pending_start = pending_end = 0;
+  };
+  ProcLines lines("/proc/self/maps");
+  MapsLine vma;
   while (const char* line = lines.next()) {
     if (!parse_maps_line(line, vma)) continue;
-    if (have_pending) {
-      have_pending = false;
-      if (protection_none(vma) && vma.start == pending.end) {
-        close_run();  // an arena below its reserve
-      } else {
-        if (run_end != pending.start) close_run();
-        if (run_end == 0) run_start = pending.start;
-        run_end = pending.end;
-      }
-    }
-    const bool above_guard = protection_none(previous) && previous.end == vma.start;
+    const bool none = protection_none(vma);
+    settle_pending(none && vma.start == pending_end);
+    const bool above_guard = previous_none && previous_end == vma.start;
     if (eligible(vma) && !above_guard) {
-      pending = vma;
-      pending.path = "";
-      have_pending = true;
+      pending_start = vma.start;
+      pending_end = vma.end;
     } else {
       close_run();
     }
-    previous = vma;
-    previous.path = protection_none(vma) ? "" : "x";
+    previous_none = none;
+    previous_end = vma.end;
   }
-  if (have_pending) {
-    if (run_end != pending.start) close_run();
-    if (run_end == 0) run_start = pending.start;
-    run_end = pending.end;
-  }
+  settle_pending(false);
   close_run();
   return true;
 }
