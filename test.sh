@@ -34,8 +34,10 @@ if [[ $(id -u) -eq 0 ]]; then
   # ctest writes its logs under build/Testing: let the user own that part.
   mkdir -p build/Testing
   chown -R "$ckpt_test_user": build/Testing
+  # The 4 GiB dirty-page tests (label huge) run once, as root: they test
+  # the engines' limits, not privileges, and take minutes.
   run_suite "tests as unprivileged user $ckpt_test_user" \
-    ckpt_as_test_user ctest --test-dir "$ckpt_source_dir/build" --output-on-failure -j2
+    ckpt_as_test_user ctest --test-dir "$ckpt_source_dir/build" --output-on-failure -j2 -LE huge
 else
   echo "==> already unprivileged: the root run above covers the unprivileged case"
 fi

@@ -15,9 +15,10 @@
 // system call the wrappers do not know (stat() into a malloc'd struct)
 // never meets a protected page there.
 //
-// vm.max_map_count: every unprotected run splits a mapping. The handler
-// unprotects one page at first, 16-page blocks after 8192 faults, 2 MiB
-// blocks after 16384, and a whole range when mprotect() reports ENOMEM: a
+// vm.max_map_count (65530 here): every unprotected run splits a mapping
+// (at most two more). The handler unprotects one page at first, 16-page
+// blocks after 16384 faults, 2 MiB blocks after 24576 (about 50000 more
+// mappings at worst), and a whole range when mprotect() reports ENOMEM: a
 // checkpoint gets bigger, the application never fails. Each checkpoint
 // first makes everything writable again, so mappings merge back.
 #include <errno.h>
@@ -84,7 +85,7 @@ const TrackedRange* range_of(unsigned long address) {
 
 unsigned long block_pages() {
   const unsigned long faults = g_unprotects;
-  return faults < 8192 ? 1 : faults < 16384 ? 16 : 512;
+  return faults < 16384 ? 1 : faults < 24576 ? 16 : 512;
 }
 
 // Makes [start, end) of `range` writable and marks it written; on ENOMEM
