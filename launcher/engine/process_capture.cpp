@@ -1,6 +1,7 @@
 #include "process_capture.hpp"
 
 #include "machine_facts.hpp"
+#include "present_pages.hpp"
 #include "tracked_writes.hpp"
 
 #include <fcntl.h>
@@ -359,10 +360,21 @@ CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity
                                       ? TrackedWrites::read(outer_pid, *agent, selection.committed_epoch)
                                       : TrackedWrites();
     captured.tracked = !tracked.empty();
+    PresentPages present(outer_pid);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> runs;
     for (const auto& region : tables.regions) {
       if (!region_content_saved(region)) continue;
       if (!selection.incremental) {
-        read_range(region.start, region.end, Store::kFull);
+        // Anonymous memory: only pages that hold anything (a file
+        // mapping's absent pages are the file's, so it is read whole).
+        const auto kind = static_cast<RegionKind>(region.kind);
+        const bool anonymous = kind == RegionKind::kAnonymous || kind == RegionKind::kHeap ||
+                               kind == RegionKind::kStack || (region.flags & image::kRegionShared) != 0;
+        if (anonymous && present.runs(region.start, region.end, runs)) {
+          for (const auto& [start, end] : runs) read_range(start, end, Store::kFull);
+        } else {
+          read_range(region.start, region.end, Store::kFull);
+        }
         continue;
       }
       tracked.split(
