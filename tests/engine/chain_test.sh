@@ -5,7 +5,8 @@
 # usage: chain_test.sh --bin DIR --engine NAME [--expect-engine NAME]
 #                      [--depth N] [--checkpoints K] [--last-progress P]
 #                      [--min-incrementals M] [--max-incremental-fraction F]
-#                      [--merge] [--stage-timeout SEC] -- PROGRAM [ARGS...]
+#                      [--merge] [--after-chain-merge] [--stage-timeout SEC]
+#                      -- PROGRAM [ARGS...]
 #
 #  1. Writes a policy from policies/incremental.toml: dirty_tracking = NAME,
 #     incremental_depth = N (default 8), interval off.
@@ -33,6 +34,11 @@
 #     then be one full generation); the chain and the merged copy are
 #     restarted side by side and both must give the uninterrupted output.
 #
+# With --after-chain-merge the policy says after_chain = "merge": every
+# checkpoint after the first must be incremental (the launcher's log) and
+# at least one background merge must have folded a chain; the current chain
+# then starts at a merged full generation.
+#
 # "@WORKDIR@" in ARGS is replaced by a folder of the run's own (the two
 # runs of step 2 go side by side; the restart uses the chain run's folder,
 # as do both restarts with --merge, so --merge is for programs that write no
@@ -56,6 +62,7 @@ last_progress=10
 min_incrementals=5
 max_fraction=""
 merge=0
+after_chain_merge=0
 stage_timeout=60
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -68,6 +75,7 @@ while [[ $# -gt 0 ]]; do
     --min-incrementals) min_incrementals=${2:?}; shift 2 ;;
     --max-incremental-fraction) max_fraction=${2:?}; shift 2 ;;
     --merge) merge=1; shift ;;
+    --after-chain-merge) after_chain_merge=1; shift ;;
     --stage-timeout) stage_timeout=${2:?}; shift 2 ;;
     --) shift; break ;;
     -h|--help) usage ;;
@@ -103,6 +111,10 @@ policy="$work/policy.toml"
 template_text=$(<"$template")
 template_text=${template_text//@ENGINE@/$engine}
 printf '%s\n' "${template_text//@DEPTH@/$depth}" >"$policy"
+if ((after_chain_merge)); then
+  sed -i 's/^\[checkpoint\]$/[checkpoint]\nafter_chain = "merge"/' "$policy"
+  grep -q '^after_chain = "merge"$' "$policy" || { echo "chain_test.sh: no [checkpoint] table in $template" >&2; exit 2; }
+fi
 image="$work/run/app.h5"
 mkdir -p "$work/reference" "$work/run"
 
@@ -260,6 +272,16 @@ while [[ -n "$(marker_pids chain)" ]]; do
 done
 
 say "killed run: nothing survived"
+
+if ((after_chain_merge)); then
+  fulls=$(grep -cE 'checkpoint [0-9]+ committed \((\w+ processes, )?[0-9]' "$work/run.err" || true)
+  incrementals=$(grep -cE 'checkpoint [0-9]+ committed \(incremental' "$work/run.err" || true)
+  merged=$(grep -c 'chain merged into a full generation' "$work/run.err" || true)
+  [[ $fulls -eq 1 && $incrementals -eq $(( checkpoints - 1 )) ]] ||
+    fail "after_chain = merge: $fulls full and $incrementals incremental checkpoints, wanted 1 and $(( checkpoints - 1 )): $(grep committed "$work/run.err")"
+  (( merged >= 1 )) || fail "after_chain = merge: no background merge in the log: $(grep -v '^progress' "$work/run.err" | tail -n 8)"
+  say "after_chain = merge: 1 full, $incrementals incremental checkpoints, $merged background merges"
+fi
 
 # 3. the chain
 check_chain() {  # IMAGE KIND(chain|merged) ...

@@ -75,3 +75,10 @@ foreach(engine mprotect uffd-wp)
                                 --stage-timeout 120
                          COMMAND $<TARGET_FILE:ckpt_engine_dirty_huge> 4 30 1500)
 endforeach()
+
+# after_chain = "merge": depth 2 and 6 checkpoints: chains are folded in the
+# background, so no checkpoint after the first is a full one; the chain that
+# is restarted starts at a merged full generation.
+ckpt_engine_chain_test(uffd-wp.after_chain_merge
+                       DRIVER --engine uffd-wp --depth 2 --min-incrementals 1 --after-chain-merge --last-progress 12
+                       COMMAND $<TARGET_FILE:ckpt_engine_dirty_rounds> 32 36)
