@@ -36,9 +36,10 @@ namespace ckpt::agent {
 namespace {
 
 constexpr unsigned long kPage = 4096;
-constexpr unsigned long kSmallest = 1ul << 20;   // tracked ranges are at least this big
+constexpr unsigned long kSmallest = 1ul << 20;  // tracked ranges are at least this big
 constexpr unsigned kMaxRanges = 4096;
-constexpr unsigned long kBitmapBytes = 1ul << 20;  // two bits a page: 16 GiB tracked (read at each checkpoint)
+constexpr unsigned long kBitmapBytes =
+    1ul << 20;  // two bits a page: 16 GiB tracked (read at each checkpoint)
 
 struct TrackedRange {
   unsigned long start, end;
@@ -143,7 +144,8 @@ void forward_fault(int signal, siginfo_t* info, void* context) {
 
 void on_fault(int signal, siginfo_t* info, void* context) {
   const int saved_errno = errno;
-  const bool ours = info->si_code == SEGV_ACCERR && claim_fault(reinterpret_cast<unsigned long>(info->si_addr));
+  const bool ours =
+      info->si_code == SEGV_ACCERR && claim_fault(reinterpret_cast<unsigned long>(info->si_addr));
   errno = saved_errno;
   if (!ours) forward_fault(signal, info, context);
 }
@@ -182,7 +184,8 @@ void disarm() {
   MapsLine vma;
   while (const char* line = lines.next()) {
     if (!parse_maps_line(line, vma) || vma.path[0] != '\0') continue;
-    if (vma.permissions[0] != 'r' || vma.permissions[1] != '-' || vma.permissions[3] != 'p') continue;
+    if (vma.permissions[0] != 'r' || vma.permissions[1] != '-' || vma.permissions[3] != 'p')
+      continue;
     for (unsigned long at = vma.start; at < vma.end;) {
       const TrackedRange* range = range_of(at);
       if (range == nullptr) {
@@ -192,7 +195,9 @@ void disarm() {
       const unsigned long stop = range->end < vma.end ? range->end : vma.end;
       unsigned long run = at;
       for (unsigned long page = at; page <= stop; page += kPage) {
-        const bool ours = page < stop && !test_bit(g_released_bits, range->first_bit + (page - range->start) / kPage);
+        const bool ours =
+            page < stop &&
+            !test_bit(g_released_bits, range->first_bit + (page - range->start) / kPage);
         if (ours) continue;
         if (page > run) sys(SYS_mprotect, run, page - run, PROT_READ | PROT_WRITE);
         run = page + kPage;
@@ -225,7 +230,8 @@ void add_range(unsigned long start, unsigned long end) {
   g_bits_used += (pages + 63) / 64 * 64;
 }
 
-bool overlaps(unsigned long start, unsigned long end, unsigned long other_start, unsigned long other_end) {
+bool overlaps(unsigned long start, unsigned long end, unsigned long other_start,
+              unsigned long other_end) {
   return start < other_end && other_start < end;
 }
 
@@ -255,14 +261,17 @@ bool arm_new(const RangeList&, unsigned long own_start, unsigned long own_end) {
   const unsigned long state = reinterpret_cast<unsigned long>(&g_state);
   const unsigned long tables = reinterpret_cast<unsigned long>(&g_ranges[0]);
   auto eligible = [&](const MapsLine& vma) {
-    const bool anonymous_rw = vma.path[0] == '\0' && vma.permissions[0] == 'r' && vma.permissions[1] == 'w' &&
-                              vma.permissions[2] == '-' && vma.permissions[3] == 'p';
+    const bool anonymous_rw = vma.path[0] == '\0' && vma.permissions[0] == 'r' &&
+                              vma.permissions[1] == 'w' && vma.permissions[2] == '-' &&
+                              vma.permissions[3] == 'p';
     return anonymous_rw && !overlaps(vma.start, vma.end, own_start, own_end) &&
            !overlaps(vma.start, vma.end, g_bitmaps, g_bitmaps + kBitmapBytes) &&
-           !overlaps(vma.start, vma.end, state, state + sizeof g_state) && !(tables >= vma.start && tables < vma.end);
+           !overlaps(vma.start, vma.end, state, state + sizeof g_state) &&
+           !(tables >= vma.start && tables < vma.end);
   };
   auto protection_none = [](const MapsLine& vma) {
-    return vma.path[0] == '\0' && vma.permissions[0] == '-' && vma.permissions[1] == '-' && vma.permissions[2] == '-';
+    return vma.path[0] == '\0' && vma.permissions[0] == '-' && vma.permissions[1] == '-' &&
+           vma.permissions[2] == '-';
   };
   unsigned long run_start = 0, run_end = 0;  // adjacent eligible mappings so far
   // The last eligible mapping waits for its upper neighbour: a PROT_NONE
@@ -306,18 +315,23 @@ bool arm_new(const RangeList&, unsigned long own_start, unsigned long own_end) {
   return true;
 }
 
-bool forget() { return true; }  // the protections stay: keep serving them
+bool forget() {
+  return true;
+}  // the protections stay: keep serving them
 
 const DirtyEngine kEngine{scan, arm_new, forget};
 
 }  // namespace
 
-const DirtyEngine& mprotect_engine() { return kEngine; }
+const DirtyEngine& mprotect_engine() {
+  return kEngine;
+}
 
 bool dirty_before_kernel_write(const void* data, unsigned long length) {
   if (g_range_count == 0 || length == 0) return false;
   const unsigned long start = reinterpret_cast<unsigned long>(data) & ~(kPage - 1);
-  const unsigned long end = (reinterpret_cast<unsigned long>(data) + length + kPage - 1) & ~(kPage - 1);
+  const unsigned long end =
+      (reinterpret_cast<unsigned long>(data) + length + kPage - 1) & ~(kPage - 1);
   bool changed = false;
   for (unsigned r = 0; r < g_range_count; ++r) {
     const TrackedRange& range = g_ranges[r];
@@ -344,7 +358,8 @@ void dirty_release(const void* data, unsigned long length, bool make_writable) {
   if (g_range_count == 0 || length == 0) return;
   if (make_writable) dirty_before_kernel_write(data, length);
   const unsigned long start = reinterpret_cast<unsigned long>(data) & ~(kPage - 1);
-  const unsigned long end = (reinterpret_cast<unsigned long>(data) + length + kPage - 1) & ~(kPage - 1);
+  const unsigned long end =
+      (reinterpret_cast<unsigned long>(data) + length + kPage - 1) & ~(kPage - 1);
   for (unsigned r = 0; r < g_range_count; ++r) {
     const TrackedRange& range = g_ranges[r];
     if (range.end <= start || end <= range.start) continue;

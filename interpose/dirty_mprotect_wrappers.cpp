@@ -93,26 +93,31 @@ CKPT_EXPORT ssize_t preadv(int fd, const iovec* vector, int count, off_t offset)
                    [&] { return next_symbol(real_preadv, "preadv")(fd, vector, count, offset); });
 }
 CKPT_EXPORT ssize_t preadv64(int fd, const iovec* vector, int count, off_t offset) {
-  return read_into([&] { return prepare_vector(vector, count); },
-                   [&] { return next_symbol(real_preadv64, "preadv64")(fd, vector, count, offset); });
+  return read_into(
+      [&] { return prepare_vector(vector, count); },
+      [&] { return next_symbol(real_preadv64, "preadv64")(fd, vector, count, offset); });
 }
 CKPT_EXPORT ssize_t preadv2(int fd, const iovec* vector, int count, off_t offset, int flags) {
-  return read_into([&] { return prepare_vector(vector, count); },
-                   [&] { return next_symbol(real_preadv2, "preadv2")(fd, vector, count, offset, flags); });
+  return read_into(
+      [&] { return prepare_vector(vector, count); },
+      [&] { return next_symbol(real_preadv2, "preadv2")(fd, vector, count, offset, flags); });
 }
 CKPT_EXPORT ssize_t preadv64v2(int fd, const iovec* vector, int count, off_t offset, int flags) {
-  return read_into([&] { return prepare_vector(vector, count); },
-                   [&] { return next_symbol(real_preadv64v2, "preadv64v2")(fd, vector, count, offset, flags); });
+  return read_into(
+      [&] { return prepare_vector(vector, count); },
+      [&] { return next_symbol(real_preadv64v2, "preadv64v2")(fd, vector, count, offset, flags); });
 }
 CKPT_EXPORT ssize_t recv(int fd, void* data, size_t count, int flags) {
   return read_into([&] { return dirty_before_kernel_write(data, count); },
                    [&] { return next_symbol(real_recv, "recv")(fd, data, count, flags); });
 }
-CKPT_EXPORT ssize_t recvfrom(int fd, void* data, size_t count, int flags, sockaddr* from, socklen_t* length) {
+CKPT_EXPORT ssize_t recvfrom(int fd, void* data, size_t count, int flags, sockaddr* from,
+                             socklen_t* length) {
   return read_into(
       [&] {
         bool changed = dirty_before_kernel_write(data, count);
-        if (from != nullptr && length != nullptr) changed |= dirty_before_kernel_write(from, *length);
+        if (from != nullptr && length != nullptr)
+          changed |= dirty_before_kernel_write(from, *length);
         return changed;
       },
       [&] { return next_symbol(real_recvfrom, "recvfrom")(fd, data, count, flags, from, length); });
@@ -186,6 +191,7 @@ CKPT_EXPORT void* mremap(void* old_address, size_t old_size, size_t new_size, in
 
 CKPT_EXPORT int sigaltstack(const stack_t* stack, stack_t* old) {
   WrapperGuard guard;
-  if (stack != nullptr && (stack->ss_flags & SS_DISABLE) == 0) dirty_release(stack->ss_sp, stack->ss_size, true);
+  if (stack != nullptr && (stack->ss_flags & SS_DISABLE) == 0)
+    dirty_release(stack->ss_sp, stack->ss_size, true);
   return next_symbol(real_sigaltstack, "sigaltstack")(stack, old);
 }

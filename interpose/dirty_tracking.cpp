@@ -100,7 +100,8 @@ void dirty_checkpoint(uint32_t engine, uint64_t epoch) {
                     g_written_bytes / sizeof(CkptRange)};
   if (g_armed_engine == engine && active->scan(tracked, written)) {
     const uint32_t kept = dropped < CKPT_MAX_DROPPED ? dropped : CKPT_MAX_DROPPED;
-    for (uint32_t i = 0; i < kept; ++i) written.add(g_state.dirty_dropped[i].start, g_state.dirty_dropped[i].end);
+    for (uint32_t i = 0; i < kept; ++i)
+      written.add(g_state.dirty_dropped[i].start, g_state.dirty_dropped[i].end);
     g_state.dirty_engine = engine;
     g_state.dirty_complete = !tracked.overflow && !written.overflow && dropped <= CKPT_MAX_DROPPED;
     g_state.dirty_since_epoch = g_armed_epoch;

@@ -30,8 +30,8 @@ struct PageRegion {
   uint64_t start, end, categories;
 };
 struct PageScanArgument {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-      category_anyof_mask, return_mask;
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+      category_mask, category_anyof_mask, return_mask;
 };
 constexpr unsigned long kPagemapScan = _IOWR('f', 16, PageScanArgument);
 constexpr uint64_t kPageIsWpAllowed = 1u << 0;
@@ -61,7 +61,8 @@ bool open_descriptors() {
   api.features = kFeatureWpAsync | kFeatureWpUnpopulated;
   const long pagemap = sys(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (sys(SYS_ioctl, uffd, UFFDIO_API, &api) < 0 || pagemap < 0) {
-    say_unavailable("uffd-wp: asynchronous write protection is not available; pages are compared by hash");
+    say_unavailable(
+        "uffd-wp: asynchronous write protection is not available; pages are compared by hash");
     sys(SYS_close, uffd);
     if (pagemap >= 0) sys(SYS_close, pagemap);
     return false;
@@ -115,9 +116,11 @@ bool scan(RangeList& tracked, RangeList& written) {
   return scan_into(tracked, kPageIsWpAllowed, 0);
 }
 
-bool inside(const RangeList& ranges, unsigned long start, unsigned long end, unsigned long& cursor) {
+bool inside(const RangeList& ranges, unsigned long start, unsigned long end,
+            unsigned long& cursor) {
   while (cursor < ranges.count && ranges.ranges[cursor].end <= start) ++cursor;
-  return cursor < ranges.count && ranges.ranges[cursor].start <= start && end <= ranges.ranges[cursor].end;
+  return cursor < ranges.count && ranges.ranges[cursor].start <= start &&
+         end <= ranges.ranges[cursor].end;
 }
 
 bool arm_new(const RangeList& tracked, unsigned long own_start, unsigned long own_end) {
@@ -153,6 +156,8 @@ const DirtyEngine kEngine{scan, arm_new, forget};
 
 }  // namespace
 
-const DirtyEngine& uffd_engine() { return kEngine; }
+const DirtyEngine& uffd_engine() {
+  return kEngine;
+}
 
 }  // namespace ckpt::agent

@@ -43,7 +43,8 @@ void BackgroundMerge::start(const std::string& tool, const std::string& image_pa
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attributes, &none);  // we block the signals we read from a signalfd
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> argv{const_cast<char*>(tool.c_str()), const_cast<char*>(image_path.c_str()), nullptr};
+  std::vector<char*> argv{const_cast<char*>(tool.c_str()), const_cast<char*>(image_path.c_str()),
+                          nullptr};
   pid_t pid = -1;
   const int error = ::posix_spawn(&pid, tool.c_str(), &actions, &attributes, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -58,10 +59,11 @@ bool BackgroundMerge::finish(int status, std::string& outcome) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.2f s", now_seconds() - started_);
   const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  outcome = ok ? std::string("chain merged into a full generation in the background (") + seconds + ")"
-               : std::string("warning: the background merge of the chain failed (status ") +
-                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-                     "); the next checkpoint is a full one";
+  outcome =
+      ok ? std::string("chain merged into a full generation in the background (") + seconds + ")"
+         : std::string("warning: the background merge of the chain failed (status ") +
+               std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+               "); the next checkpoint is a full one";
   return ok;
 }
 

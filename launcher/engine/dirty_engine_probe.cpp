@@ -18,8 +18,8 @@ namespace {
 constexpr std::uint64_t kFeatureWpUnpopulated = 1ull << 13;
 constexpr std::uint64_t kFeatureWpAsync = 1ull << 15;
 struct PageScanArgument {
-  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-      category_anyof_mask, return_mask;
+  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+      category_mask, category_anyof_mask, return_mask;
 };
 struct PageRegion {
   std::uint64_t start, end, categories;
@@ -42,7 +42,9 @@ class Descriptor {
 
 class Page {
  public:
-  Page() : address_(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) {}
+  Page()
+      : address_(
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) {}
   ~Page() {
     if (address_ != MAP_FAILED) ::munmap(address_, 4096);
   }
@@ -55,12 +57,15 @@ class Page {
   void* address_;
 };
 
-std::string failure(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string failure(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 }  // namespace
 
 std::string uffd_wp_unavailable() {
-  const Descriptor uffd(static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)));
+  const Descriptor uffd(
+      static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)));
   if (uffd.get() < 0) return failure("userfaultfd()");
   uffdio_api api{};
   api.api = UFFD_API;
@@ -92,7 +97,8 @@ std::string uffd_wp_unavailable() {
   // Protected now: a write must show again.
   page.bytes()[1] = 2;
   scan.flags = 0;
-  if (::ioctl(pagemap.get(), kPagemapScan, &scan) != 1) return "a written page was not reported by PAGEMAP_SCAN";
+  if (::ioctl(pagemap.get(), kPagemapScan, &scan) != 1)
+    return "a written page was not reported by PAGEMAP_SCAN";
   return "";
 }
 
@@ -109,9 +115,12 @@ std::string soft_dirty_unavailable() {
   const Descriptor pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   if (pagemap.get() < 0) return failure("/proc/self/pagemap");
   std::uint64_t entry = 0;
-  const off_t offset = static_cast<off_t>(reinterpret_cast<std::uintptr_t>(page.bytes()) / 4096 * 8);
-  if (::pread(pagemap.get(), &entry, sizeof entry, offset) != sizeof entry) return failure("pagemap");
-  if (((entry >> 55) & 1) == 0) return "this kernel does not set soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)";
+  const off_t offset =
+      static_cast<off_t>(reinterpret_cast<std::uintptr_t>(page.bytes()) / 4096 * 8);
+  if (::pread(pagemap.get(), &entry, sizeof entry, offset) != sizeof entry)
+    return failure("pagemap");
+  if (((entry >> 55) & 1) == 0)
+    return "this kernel does not set soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)";
   return "";
 }
 

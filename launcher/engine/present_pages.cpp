@@ -11,8 +11,8 @@ namespace {
 
 // Newer than Debian 12's kernel headers (as in dirty_engine_probe.cpp).
 struct PageScanArgument {
-  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-      category_anyof_mask, return_mask;
+  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+      category_mask, category_anyof_mask, return_mask;
 };
 struct PageRegion {
   std::uint64_t start, end, categories;
@@ -25,7 +25,8 @@ constexpr std::uint64_t kZeroPage = 1u << 5;
 }  // namespace
 
 PresentPages::PresentPages(pid_t pid)
-    : pagemap_(::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC)) {}
+    : pagemap_(
+          ::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC)) {}
 
 PresentPages::~PresentPages() {
   if (pagemap_ >= 0) ::close(pagemap_);

@@ -23,7 +23,8 @@ class PresentPages {
 
   // The runs of [start, end) that may hold data, ascending; false if the
   // kernel cannot tell (then every page must be read).
-  bool runs(std::uint64_t start, std::uint64_t end, std::vector<std::pair<std::uint64_t, std::uint64_t>>& out);
+  bool runs(std::uint64_t start, std::uint64_t end,
+            std::vector<std::pair<std::uint64_t, std::uint64_t>>& out);
 
  private:
   int pagemap_ = -1;

@@ -10,7 +10,8 @@ namespace {
 // Sorted and merged (the dropped-pages part of the written list is in
 // call order and may overlap).
 std::vector<CkptRange> normalized(std::vector<CkptRange> ranges) {
-  std::sort(ranges.begin(), ranges.end(), [](const CkptRange& a, const CkptRange& b) { return a.start < b.start; });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const CkptRange& a, const CkptRange& b) { return a.start < b.start; });
   std::vector<CkptRange> merged;
   for (const CkptRange& range : ranges) {
     if (range.end <= range.start) continue;
@@ -31,7 +32,8 @@ std::vector<CkptRange> read_list(pid_t pid, std::uint64_t address, std::uint64_t
 
 }  // namespace
 
-TrackedWrites TrackedWrites::read(pid_t pid, const CkptAgentState& agent, std::uint64_t committed_epoch) {
+TrackedWrites TrackedWrites::read(pid_t pid, const CkptAgentState& agent,
+                                  std::uint64_t committed_epoch) {
   TrackedWrites writes;
   if (agent.dirty_engine == CKPT_DIRTY_NONE || agent.dirty_complete == 0 || committed_epoch == 0 ||
       agent.dirty_since_epoch != committed_epoch) {

@@ -38,7 +38,8 @@ class TrackedWrites {
 };
 
 template <class Outside, class Written>
-void TrackedWrites::split(std::uint64_t start, std::uint64_t end, Outside outside, Written written) const {
+void TrackedWrites::split(std::uint64_t start, std::uint64_t end, Outside outside,
+                          Written written) const {
   std::uint64_t at = start;
   for (const CkptRange& range : tracked_) {
     if (range.end <= at) continue;
@@ -49,7 +50,8 @@ void TrackedWrites::split(std::uint64_t start, std::uint64_t end, Outside outsid
     for (const CkptRange& write : written_) {
       if (write.end <= inside_start) continue;
       if (write.start >= inside_end) break;
-      written(write.start > inside_start ? write.start : inside_start, write.end < inside_end ? write.end : inside_end);
+      written(write.start > inside_start ? write.start : inside_start,
+              write.end < inside_end ? write.end : inside_end);
     }
     at = inside_end;
     if (at >= end) return;

@@ -37,7 +37,8 @@ struct Lists {
   }
 };
 
-void split(const TrackedWrites& writes, std::uint64_t start, std::uint64_t end, Pieces& outside, Pieces& written) {
+void split(const TrackedWrites& writes, std::uint64_t start, std::uint64_t end, Pieces& outside,
+           Pieces& written) {
   writes.split(
       start, end, [&](std::uint64_t s, std::uint64_t e) { outside.emplace_back(s, e); },
       [&](std::uint64_t s, std::uint64_t e) { written.emplace_back(s, e); });
@@ -60,15 +61,21 @@ TEST_CASE("dirty lists count only if complete and since the last committed gener
 TEST_CASE("a region splits into hashed, written and skipped pieces") {
   // Written ranges as an agent publishes them: scan results, then dropped
   // pages in call order (unsorted, overlapping, crossing tracked bounds).
-  const Lists lists({{0x10000, 0x20000}, {0x30000, 0x40000}},
-                    {{0x12000, 0x13000}, {0x1f000, 0x31000}, {0x15000, 0x16000}, {0x12000, 0x12800}, {0x3e000, 0x3f000}});
+  const Lists lists({{0x10000, 0x20000}, {0x30000, 0x40000}}, {{0x12000, 0x13000},
+                                                               {0x1f000, 0x31000},
+                                                               {0x15000, 0x16000},
+                                                               {0x12000, 0x12800},
+                                                               {0x3e000, 0x3f000}});
   const TrackedWrites writes = lists.read(4);
   CHECK(writes.written_pages() == 1 + 1 + 0x12 + 1);
   Pieces outside, written;
   split(writes, 0x0, 0x50000, outside, written);
   CHECK(outside == Pieces{{0x0, 0x10000}, {0x20000, 0x30000}, {0x40000, 0x50000}});
-  CHECK(written ==
-        Pieces{{0x12000, 0x13000}, {0x15000, 0x16000}, {0x1f000, 0x20000}, {0x30000, 0x31000}, {0x3e000, 0x3f000}});
+  CHECK(written == Pieces{{0x12000, 0x13000},
+                          {0x15000, 0x16000},
+                          {0x1f000, 0x20000},
+                          {0x30000, 0x31000},
+                          {0x3e000, 0x3f000}});
 
   outside.clear();
   written.clear();
