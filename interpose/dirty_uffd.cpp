@@ -18,25 +18,12 @@
 
 #include "agent.hpp"
 #include "dirty_tracking.hpp"
+#include "pagemap_scan.h"
 #include "raw_syscall.hpp"
 
 namespace ckpt::agent {
 namespace {
 
-// Newer than Debian 12's kernel headers (6.1).
-constexpr uint64_t kFeatureWpUnpopulated = 1ull << 13;
-constexpr uint64_t kFeatureWpAsync = 1ull << 15;
-struct PageRegion {
-  uint64_t start, end, categories;
-};
-struct PageScanArgument {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
-      category_mask, category_anyof_mask, return_mask;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PageScanArgument);
-constexpr uint64_t kPageIsWpAllowed = 1u << 0;
-constexpr uint64_t kPageIsWritten = 1u << 1;
-constexpr uint64_t kScanWpMatching = 1u << 0;
 constexpr uint64_t kUserSpaceEnd = 0x7ffffffff000ul;
 
 int g_uffd = -1;
@@ -58,7 +45,7 @@ bool open_descriptors() {
   }
   uffdio_api api{};
   api.api = UFFD_API;
-  api.features = kFeatureWpAsync | kFeatureWpUnpopulated;
+  api.features = CKPT_UFFD_FEATURE_WP_ASYNC | CKPT_UFFD_FEATURE_WP_UNPOPULATED;
   const long pagemap = sys(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (sys(SYS_ioctl, uffd, UFFDIO_API, &api) < 0 || pagemap < 0) {
     say_unavailable(
@@ -73,10 +60,10 @@ bool open_descriptors() {
 }
 
 // Runs PAGEMAP_SCAN over user space into `list` (its buffer reused as
-// PageRegion entries, then compacted to ranges). False on an error.
+// CkptPageRegion entries, then compacted to ranges). False on an error.
 bool scan_into(RangeList& list, uint64_t wanted, uint64_t flags) {
-  auto* regions = reinterpret_cast<PageRegion*>(list.ranges);
-  const unsigned long capacity = list.capacity * sizeof(CkptRange) / sizeof(PageRegion);
+  auto* regions = reinterpret_cast<CkptPageRegion*>(list.ranges);
+  const unsigned long capacity = list.capacity * sizeof(CkptRange) / sizeof(CkptPageRegion);
   unsigned long filled = 0;
   uint64_t from = 0;
   while (from < kUserSpaceEnd) {
@@ -84,7 +71,7 @@ bool scan_into(RangeList& list, uint64_t wanted, uint64_t flags) {
       list.overflow = true;
       break;
     }
-    PageScanArgument argument{};
+    CkptPageScanArgument argument{};
     argument.size = sizeof argument;
     argument.flags = flags;
     argument.start = from;
@@ -93,16 +80,16 @@ bool scan_into(RangeList& list, uint64_t wanted, uint64_t flags) {
     argument.vec_len = capacity - filled;
     argument.category_mask = wanted;
     argument.return_mask = wanted;
-    const long got = sys(SYS_ioctl, g_pagemap, kPagemapScan, &argument);
+    const long got = sys(SYS_ioctl, g_pagemap, CKPT_PAGEMAP_SCAN, &argument);
     if (got < 0) return false;
     filled += static_cast<unsigned long>(got);
     if (argument.walk_end <= from) return false;
     from = argument.walk_end;
   }
-  // In place: a CkptRange is smaller than a PageRegion.
+  // In place: a CkptRange is smaller than a CkptPageRegion.
   list.count = 0;
   for (unsigned long i = 0; i < filled; ++i) {
-    const PageRegion region = regions[i];
+    const CkptPageRegion region = regions[i];
     list.add(region.start, region.end);
   }
   return true;
@@ -112,8 +99,8 @@ bool scan(RangeList& tracked, RangeList& written) {
   if (g_uffd < 0) return false;
   // Written pages first (protected again as they are listed), then what
   // is registered: both while nothing else runs.
-  if (!scan_into(written, kPageIsWritten, kScanWpMatching)) return false;
-  return scan_into(tracked, kPageIsWpAllowed, 0);
+  if (!scan_into(written, CKPT_PAGE_IS_WRITTEN, CKPT_PM_SCAN_WP_MATCHING)) return false;
+  return scan_into(tracked, CKPT_PAGE_IS_WPALLOWED, 0);
 }
 
 bool inside(const RangeList& ranges, unsigned long start, unsigned long end,

@@ -1,5 +1,7 @@
 #include "dirty_engine_probe.hpp"
 
+#include "pagemap_scan.h"
+
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
@@ -13,18 +15,6 @@
 
 namespace ckpt::engine {
 namespace {
-
-// Newer than Debian 12's kernel headers (as in interpose/dirty_uffd.cpp).
-constexpr std::uint64_t kFeatureWpUnpopulated = 1ull << 13;
-constexpr std::uint64_t kFeatureWpAsync = 1ull << 15;
-struct PageScanArgument {
-  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
-      category_mask, category_anyof_mask, return_mask;
-};
-struct PageRegion {
-  std::uint64_t start, end, categories;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PageScanArgument);
 
 class Descriptor {
  public:
@@ -69,7 +59,7 @@ std::string uffd_wp_unavailable() {
   if (uffd.get() < 0) return failure("userfaultfd()");
   uffdio_api api{};
   api.api = UFFD_API;
-  api.features = kFeatureWpAsync | kFeatureWpUnpopulated;
+  api.features = CKPT_UFFD_FEATURE_WP_ASYNC | CKPT_UFFD_FEATURE_WP_UNPOPULATED;
   if (::ioctl(uffd.get(), UFFDIO_API, &api) < 0) {
     return "the kernel has no asynchronous userfaultfd write protection (needs Linux 6.7)";
   }
@@ -82,22 +72,22 @@ std::string uffd_wp_unavailable() {
   registration.range = {reinterpret_cast<std::uint64_t>(page.bytes()), 4096};
   registration.mode = UFFDIO_REGISTER_MODE_WP;
   if (::ioctl(uffd.get(), UFFDIO_REGISTER, &registration) < 0) return failure("UFFDIO_REGISTER");
-  PageRegion region{};
-  PageScanArgument scan{};
+  CkptPageRegion region{};
+  CkptPageScanArgument scan{};
   scan.size = sizeof scan;
-  scan.flags = 1;  // PM_SCAN_WP_MATCHING
+  scan.flags = CKPT_PM_SCAN_WP_MATCHING;
   scan.start = registration.range.start;
   scan.end = scan.start + 4096;
   scan.vec = reinterpret_cast<std::uint64_t>(&region);
   scan.vec_len = 1;
-  scan.category_mask = scan.return_mask = 1u << 1;  // PAGE_IS_WRITTEN
-  if (::ioctl(pagemap.get(), kPagemapScan, &scan) < 0) {
+  scan.category_mask = scan.return_mask = CKPT_PAGE_IS_WRITTEN;
+  if (::ioctl(pagemap.get(), CKPT_PAGEMAP_SCAN, &scan) < 0) {
     return "the kernel has no PAGEMAP_SCAN ioctl (needs Linux 6.7)";
   }
   // Protected now: a write must show again.
   page.bytes()[1] = 2;
   scan.flags = 0;
-  if (::ioctl(pagemap.get(), kPagemapScan, &scan) != 1)
+  if (::ioctl(pagemap.get(), CKPT_PAGEMAP_SCAN, &scan) != 1)
     return "a written page was not reported by PAGEMAP_SCAN";
   return "";
 }

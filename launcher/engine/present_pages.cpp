@@ -1,5 +1,7 @@
 #include "present_pages.hpp"
 
+#include "pagemap_scan.h"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -7,22 +9,6 @@
 #include <string>
 
 namespace ckpt::engine {
-namespace {
-
-// Newer than Debian 12's kernel headers (as in dirty_engine_probe.cpp).
-struct PageScanArgument {
-  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
-      category_mask, category_anyof_mask, return_mask;
-};
-struct PageRegion {
-  std::uint64_t start, end, categories;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PageScanArgument);
-constexpr std::uint64_t kPresent = 1u << 3;
-constexpr std::uint64_t kSwapped = 1u << 4;
-constexpr std::uint64_t kZeroPage = 1u << 5;
-
-}  // namespace
 
 PresentPages::PresentPages(pid_t pid)
     : pagemap_(
@@ -36,19 +22,20 @@ bool PresentPages::runs(std::uint64_t start, std::uint64_t end,
                         std::vector<std::pair<std::uint64_t, std::uint64_t>>& out) {
   out.clear();
   if (pagemap_ < 0) return false;
-  PageRegion regions[512];
+  CkptPageRegion regions[512];
   for (std::uint64_t from = start; from < end;) {
-    PageScanArgument scan{};
+    CkptPageScanArgument scan{};
     scan.size = sizeof scan;
     scan.start = from;
     scan.end = end;
     scan.vec = reinterpret_cast<std::uint64_t>(regions);
     scan.vec_len = sizeof regions / sizeof regions[0];
-    scan.category_inverted = kZeroPage;  // not the zero page...
-    scan.category_mask = kZeroPage;
-    scan.category_anyof_mask = kPresent | kSwapped;  // ...and present or swapped out
-    scan.return_mask = kPresent | kSwapped;
-    const int got = ::ioctl(pagemap_, kPagemapScan, &scan);
+    scan.category_inverted = CKPT_PAGE_IS_PFNZERO;  // not the zero page...
+    scan.category_mask = CKPT_PAGE_IS_PFNZERO;
+    scan.category_anyof_mask =
+        CKPT_PAGE_IS_PRESENT | CKPT_PAGE_IS_SWAPPED;  // ...and present or swapped out
+    scan.return_mask = CKPT_PAGE_IS_PRESENT | CKPT_PAGE_IS_SWAPPED;
+    const int got = ::ioctl(pagemap_, CKPT_PAGEMAP_SCAN, &scan);
     if (got < 0) return false;
     for (int i = 0; i < got; ++i) {
       if (!out.empty() && out.back().second == regions[i].start) {
