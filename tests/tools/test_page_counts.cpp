@@ -172,7 +172,7 @@ TEST_CASE("each generation and process shows its page counts", "[tools][page-cou
       "    pages    2 stored in 1 chunk \\(1.0 MiB\\), 0 zeroed: 2 dirty since generation 1"));
 }
 
-TEST_CASE("--json has the page counts of every generation and process", "[tools][page-counts]") {
+TEST_CASE("the JSON output has the page counts of every generation and process", "[tools][page-counts]") {
   TemporaryFolder folder;
   const auto path = folder.file("job.h5");
   write_counted_image(path);
@@ -209,7 +209,7 @@ TEST_CASE("--json has the page counts of every generation and process", "[tools]
       json.out, std::regex(gen1 + any + gen1_processes + any + gen2 + any + gen2_processes)));
 }
 
-TEST_CASE("--generation shows the counts of that generation only", "[tools][page-counts]") {
+TEST_CASE("inspecting one generation shows the counts of that generation only", "[tools][page-counts]") {
   TemporaryFolder folder;
   const auto path = folder.file("job.h5");
   write_counted_image(path);
