@@ -111,7 +111,8 @@ std::string launch_help() {
        << "\n"
           "Exit status: the application's (128+N when signal N ended it). Before it runs:\n"
           "1 cannot start (no user namespaces, system error), 2 bad option or policy,\n"
-          "3 feature not built yet, 127 command not found. See ckpt-launch(1), docs/policy.md.\n";
+          "3 not available here (a static program, a dirty-page engine the kernel lacks),\n"
+          "127 command not found. See ckpt-launch(1), docs/policy.md.\n";
   return help.str();
 }
 
