@@ -397,6 +397,16 @@ std::string Coordinator::status_text() const {
   } else {
     out << "next-checkpoint on request only\n";
   }
+  // The same decision as checkpoint() takes (a background merge, when it
+  // succeeds, starts a new chain first).
+  const std::uint64_t in_chain = merge_.running() ? 0 : incrementals_in_chain_;
+  const bool incremental = page_hashes_.valid() && in_chain < settings_.incremental_depth;
+  out << "next-kind "
+      << (incremental ? "incremental " + std::to_string(in_chain + 1) + " of " +
+                            std::to_string(settings_.incremental_depth)
+                      : std::string("full"))
+      << ", dirty tracking " << (settings_.incremental_depth > 0 ? dirty_engine_name(settings_.dirty_engine) : "none")
+      << (merge_.running() ? ", once the chain's background merge ends (full if it fails)" : "") << "\n";
   return out.str();
 }
 

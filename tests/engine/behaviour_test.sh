@@ -473,7 +473,7 @@ scenario_ctl_status_stop() {
   [[ ! -s "$work/status.err" ]] || fail "ckpt-ctl status wrote to stderr: $(cat "$work/status.err")"
   local -a lines
   mapfile -t lines <"$work/status.out"
-  [[ ${#lines[@]} -eq 4 ]] || fail "ckpt-ctl status printed ${#lines[@]} lines, expected 4: $(cat "$work/status.out")"
+  [[ ${#lines[@]} -eq 5 ]] || fail "ckpt-ctl status printed ${#lines[@]} lines, expected 5: $(cat "$work/status.out")"
   [[ ${lines[0]} == "image $image" ]] || fail "status line 1 is '${lines[0]}', expected 'image $image'"
   [[ ${lines[1]} == "process $inner threads $threads exe $lifecycle" ]] ||
     fail "status line 2 is '${lines[1]}', expected 'process $inner threads $threads exe $lifecycle'"
@@ -482,13 +482,18 @@ scenario_ctl_status_stop() {
     fail "status line 4 is '${lines[3]}', expected 'next-checkpoint in N s'"
   (( BASH_REMATCH[1] >= 25 && BASH_REMATCH[1] <= 30 )) ||
     fail "--interval 30s, about 0.3 s after the start: '${lines[3]}'"
+  # the default policy: incremental_depth 3, dirty_tracking auto
+  [[ ${lines[4]} =~ ^next-kind\ full,\ dirty\ tracking\ (uffd-wp|hash)$ ]] ||
+    fail "status line 5 is '${lines[4]}', expected 'next-kind full, dirty tracking uffd-wp|hash'"
   say "status: ${lines[*]}"
   ctl checkpoint checkpoint
   expect_committed checkpoint 1
   ctl status2 status
   expect_status "ckpt-ctl status" "$ran" 0
   mapfile -t lines <"$work/status2.out"
-  [[ ${#lines[@]} -eq 4 && ${lines[2]} =~ ^last-checkpoint\ generation\ 1,\ ([0-9]+)\ s\ ago$ ]] ||
+  [[ ${#lines[@]} -eq 5 && ${lines[4]} =~ ^next-kind\ incremental\ 1\ of\ 3,\ dirty\ tracking\ (uffd-wp|hash)$ ]] ||
+    fail "ckpt-ctl status after generation 1 (line 5 'next-kind incremental 1 of 3, ...'): $(cat "$work/status2.out")"
+  [[ ${lines[2]} =~ ^last-checkpoint\ generation\ 1,\ ([0-9]+)\ s\ ago$ ]] ||
     fail "ckpt-ctl status after generation 1: $(cat "$work/status2.out")"
   (( BASH_REMATCH[1] <= 2 )) || fail "generation 1 was committed just now, status says '${lines[2]}'"
   say "status after the checkpoint: ${lines[2]}"
