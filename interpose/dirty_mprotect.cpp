@@ -327,46 +327,60 @@ const DirtyEngine& mprotect_engine() {
   return kEngine;
 }
 
-bool dirty_before_kernel_write(const void* data, unsigned long length) {
-  if (g_range_count == 0 || length == 0) return false;
+namespace {
+
+// Calls visit(range, from, to) for each tracked range that overlaps the
+// pages of [data, data + length), with the overlap.
+template <class Visit>
+void for_each_overlap(const void* data, unsigned long length, Visit visit) {
+  if (g_range_count == 0 || length == 0) return;
   const unsigned long start = reinterpret_cast<unsigned long>(data) & ~(kPage - 1);
   const unsigned long end =
       (reinterpret_cast<unsigned long>(data) + length + kPage - 1) & ~(kPage - 1);
-  bool changed = false;
   for (unsigned r = 0; r < g_range_count; ++r) {
     const TrackedRange& range = g_ranges[r];
     if (range.end <= start || end <= range.start) continue;
-    const unsigned long from = start > range.start ? start : range.start;
-    const unsigned long to = end < range.end ? end : range.end;
-    for (unsigned long page = from; page < to; page += kPage) {
-      const unsigned long bit = range.first_bit + (page - range.start) / kPage;
-      if (test_bit(g_released_bits, bit) || test_bit(g_written_bits, bit)) continue;
-      unsigned long stop = page + kPage;
-      while (stop < to) {
-        const unsigned long next = range.first_bit + (stop - range.start) / kPage;
-        if (test_bit(g_released_bits, next) || test_bit(g_written_bits, next)) break;
-        stop += kPage;
-      }
-      changed |= unprotect(range, page, stop);
-      page = stop - kPage;
-    }
+    visit(range, start > range.start ? start : range.start, end < range.end ? end : range.end);
+  }
+}
+
+bool still_protected(const TrackedRange& range, unsigned long page) {
+  const unsigned long bit = range.first_bit + (page - range.start) / kPage;
+  return !test_bit(g_released_bits, bit) && !test_bit(g_written_bits, bit);
+}
+
+}  // namespace
+
+bool dirty_before_kernel_write(const void* data, unsigned long length) {
+  bool changed = false;
+  for_each_overlap(data, length,
+                   [&](const TrackedRange& range, unsigned long from, unsigned long to) {
+                     for (unsigned long page = from; page < to; page += kPage) {
+                       if (!still_protected(range, page)) continue;
+                       unsigned long stop = page + kPage;
+                       while (stop < to && still_protected(range, stop)) stop += kPage;
+                       changed |= unprotect(range, page, stop);
+                       page = stop - kPage;
+                     }
+                   });
+  return changed;
+}
+
+bool dirty_before_kernel_write(const iovec* vector, int count) {
+  bool changed = false;
+  for (int i = 0; vector != nullptr && i < count; ++i) {
+    changed |= dirty_before_kernel_write(vector[i].iov_base, vector[i].iov_len);
   }
   return changed;
 }
 
 void dirty_release(const void* data, unsigned long length, bool make_writable) {
-  if (g_range_count == 0 || length == 0) return;
   if (make_writable) dirty_before_kernel_write(data, length);
-  const unsigned long start = reinterpret_cast<unsigned long>(data) & ~(kPage - 1);
-  const unsigned long end =
-      (reinterpret_cast<unsigned long>(data) + length + kPage - 1) & ~(kPage - 1);
-  for (unsigned r = 0; r < g_range_count; ++r) {
-    const TrackedRange& range = g_ranges[r];
-    if (range.end <= start || end <= range.start) continue;
-    const unsigned long from = start > range.start ? start : range.start;
-    const unsigned long to = end < range.end ? end : range.end;
-    set_bits(g_released_bits, range.first_bit + (from - range.start) / kPage, (to - from) / kPage);
-  }
+  for_each_overlap(data, length,
+                   [](const TrackedRange& range, unsigned long from, unsigned long to) {
+                     set_bits(g_released_bits, range.first_bit + (from - range.start) / kPage,
+                              (to - from) / kPage);
+                   });
 }
 
 bool application_segv_action(const struct sigaction* action, struct sigaction* old) {

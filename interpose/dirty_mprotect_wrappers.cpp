@@ -47,30 +47,15 @@ MunmapFunction real_munmap;
 MremapFunction real_mremap;
 SigaltstackFunction real_sigaltstack;
 
-bool prepare_vector(const iovec* vector, int count) {
-  bool changed = false;
-  for (int i = 0; vector != nullptr && i < count; ++i) {
-    changed |= dirty_before_kernel_write(vector[i].iov_base, vector[i].iov_len);
-  }
-  return changed;
-}
-
 // Runs `call` (returning ssize_t, -1 + errno on failure) as a read into
-// memory that `prepare` unprotects; one retry after an EFAULT it fixed.
+// memory that `prepare` unprotects first (under the wrapper guard).
 template <class Prepare, class Call>
 ssize_t read_into(Prepare prepare, Call call) {
   {
     WrapperGuard guard;
     prepare();
   }
-  const ssize_t result = call();
-  if (result >= 0 || errno != EFAULT) return result;
-  bool changed;
-  {
-    WrapperGuard guard;
-    changed = prepare();
-  }
-  return changed ? call() : result;
+  return retry_after_fault(call(), prepare, call);
 }
 
 }  // namespace
@@ -89,22 +74,22 @@ CKPT_EXPORT ssize_t pread64(int fd, void* data, size_t count, off_t offset) {
                    [&] { return next_symbol(real_pread64, "pread64")(fd, data, count, offset); });
 }
 CKPT_EXPORT ssize_t preadv(int fd, const iovec* vector, int count, off_t offset) {
-  return read_into([&] { return prepare_vector(vector, count); },
+  return read_into([&] { return dirty_before_kernel_write(vector, count); },
                    [&] { return next_symbol(real_preadv, "preadv")(fd, vector, count, offset); });
 }
 CKPT_EXPORT ssize_t preadv64(int fd, const iovec* vector, int count, off_t offset) {
   return read_into(
-      [&] { return prepare_vector(vector, count); },
+      [&] { return dirty_before_kernel_write(vector, count); },
       [&] { return next_symbol(real_preadv64, "preadv64")(fd, vector, count, offset); });
 }
 CKPT_EXPORT ssize_t preadv2(int fd, const iovec* vector, int count, off_t offset, int flags) {
   return read_into(
-      [&] { return prepare_vector(vector, count); },
+      [&] { return dirty_before_kernel_write(vector, count); },
       [&] { return next_symbol(real_preadv2, "preadv2")(fd, vector, count, offset, flags); });
 }
 CKPT_EXPORT ssize_t preadv64v2(int fd, const iovec* vector, int count, off_t offset, int flags) {
   return read_into(
-      [&] { return prepare_vector(vector, count); },
+      [&] { return dirty_before_kernel_write(vector, count); },
       [&] { return next_symbol(real_preadv64v2, "preadv64v2")(fd, vector, count, offset, flags); });
 }
 CKPT_EXPORT ssize_t recv(int fd, void* data, size_t count, int flags) {
@@ -126,7 +111,8 @@ CKPT_EXPORT ssize_t recvmsg(int fd, msghdr* message, int flags) {
   return read_into(
       [&] {
         if (message == nullptr) return false;
-        bool changed = prepare_vector(message->msg_iov, static_cast<int>(message->msg_iovlen));
+        bool changed =
+            dirty_before_kernel_write(message->msg_iov, static_cast<int>(message->msg_iovlen));
         changed |= dirty_before_kernel_write(message->msg_name, message->msg_namelen);
         changed |= dirty_before_kernel_write(message->msg_control, message->msg_controllen);
         return changed;

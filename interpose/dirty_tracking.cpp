@@ -3,7 +3,6 @@
 #include "dirty_tracking.hpp"
 
 #include <sys/mman.h>
-#include <time.h>
 
 #include "agent.hpp"
 #include "raw_syscall.hpp"
@@ -26,12 +25,6 @@ unsigned long g_lists_retired = 0, g_lists_retired_bytes = 0;
 
 uint32_t g_armed_engine = CKPT_DIRTY_NONE;  // armed at the last checkpoint
 uint64_t g_armed_epoch = 0;                 // 0: the arming is not this process's own
-
-uint64_t monotonic_nanoseconds() {
-  timespec now{};
-  sys(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
-}
 
 const DirtyEngine* engine_for(uint32_t engine) {
   switch (engine) {
@@ -75,7 +68,6 @@ bool trackable_mapping(const MapsLine& vma) {
 }
 
 void dirty_checkpoint(uint32_t engine, uint64_t epoch) {
-  const uint64_t began = monotonic_nanoseconds();
   g_state.dirty_engine = CKPT_DIRTY_NONE;
   g_state.dirty_complete = 0;
   g_state.dirty_since_epoch = 0;
@@ -128,7 +120,6 @@ void dirty_checkpoint(uint32_t engine, uint64_t epoch) {
     g_armed_engine = CKPT_DIRTY_NONE;
     g_armed_epoch = 0;
   }
-  g_state.dirty_arm_nanoseconds = monotonic_nanoseconds() - began;
 }
 
 void dirty_forget() {

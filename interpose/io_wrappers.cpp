@@ -13,8 +13,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <errno.h>
-
 #include "dirty_mprotect.hpp"
 #include "next_symbol.hpp"
 #include "wrapper_guard.hpp"
@@ -69,13 +67,7 @@ ssize_t run_into(int fd, Function& cache, const char* name, Prepare prepare, Arg
     operation.start();
     result = function(args...);
   }
-  if (result >= 0 || errno != EFAULT) return result;
-  bool changed;
-  {
-    WrapperGuard guard;
-    changed = prepare();
-  }
-  return changed ? cache(args...) : result;
+  return retry_after_fault(result, prepare, [&] { return cache(args...); });
 }
 
 }  // namespace
@@ -87,20 +79,16 @@ using namespace ckpt::agent;
 
 CKPT_EXPORT ssize_t read(int fd, void* data, size_t count) {
   return run_into(
-      fd, real_read, "read", [&] { return dirty_before_kernel_write(data, count); }, fd, data, count);
+      fd, real_read, "read", [&] { return dirty_before_kernel_write(data, count); }, fd, data,
+      count);
 }
 CKPT_EXPORT ssize_t write(int fd, const void* data, size_t count) {
   return run(kWriteOperation, fd, real_write, "write", fd, data, count);
 }
 CKPT_EXPORT ssize_t readv(int fd, const iovec* vector, int count) {
-  auto prepare = [&] {
-    bool changed = false;
-    for (int i = 0; vector != nullptr && i < count; ++i) {
-      changed |= dirty_before_kernel_write(vector[i].iov_base, vector[i].iov_len);
-    }
-    return changed;
-  };
-  return run_into(fd, real_readv, "readv", prepare, fd, vector, count);
+  return run_into(
+      fd, real_readv, "readv", [&] { return dirty_before_kernel_write(vector, count); }, fd, vector,
+      count);
 }
 CKPT_EXPORT ssize_t writev(int fd, const iovec* vector, int count) {
   return run(kWriteOperation, fd, real_writev, "writev", fd, vector, count);

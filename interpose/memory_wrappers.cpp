@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 #include "agent.hpp"
 #include "dirty_tracking.hpp"
@@ -83,13 +82,6 @@ MappedObject mapped_object(const char* line) {
   return object;
 }
 
-unsigned long monotonic_ns() {
-  struct timespec now = {};
-  sys(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
-  return static_cast<unsigned long>(now.tv_sec) * 1000000000ul +
-         static_cast<unsigned long>(now.tv_nsec);
-}
-
 bool page_is_zero(const unsigned long* page) {
   for (unsigned i = 0; i < 4096 / sizeof(unsigned long); ++i) {
     if (page[i] != 0) return false;
@@ -143,7 +135,7 @@ bool copy_shared_memory_in_twin() {
   g_state.shared_copy_count = 0;
   // Every other process of the group that maps the same objects and had
   // stopped before now no longer writes them (see CkptSharedCopy).
-  const unsigned long copied_ns = monotonic_ns();
+  const unsigned long copied_ns = monotonic_nanoseconds();
   // List first, change the address space afterwards.
   unsigned long copy_mask = 0;  // bit i: shared_copies[i] is copied
   {

@@ -402,7 +402,6 @@ typedef struct {
   uint64_t dirty_since_epoch;      /* 0: not armed before this checkpoint */
   uint64_t dirty_tracked, dirty_tracked_count;
   uint64_t dirty_written, dirty_written_count;
-  uint64_t dirty_arm_nanoseconds;  /* time the agent spent at this checkpoint */
   /* pages dropped by madvise(MADV_DONTNEED/FREE/REMOVE) since the last
    * checkpoint: they read as zeros but no write marked them */
   uint32_t dirty_dropped_count;    /* may exceed the array: then incomplete */

@@ -67,6 +67,16 @@ inline int format_decimal(char* out, long value) {
   return length;
 }
 
+// CLOCK_MONOTONIC in nanoseconds.
+inline unsigned long monotonic_nanoseconds() {
+  struct {
+    long seconds, nanoseconds;
+  } now = {};
+  sys(SYS_clock_gettime, 1 /*CLOCK_MONOTONIC*/, &now);
+  return static_cast<unsigned long>(now.seconds) * 1000000000ul +
+         static_cast<unsigned long>(now.nanoseconds);
+}
+
 inline long parse_decimal(const char* text) {
   long value = 0;
   while (*text >= '0' && *text <= '9') value = value * 10 + (*text++ - '0');

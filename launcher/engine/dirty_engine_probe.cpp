@@ -1,5 +1,6 @@
 #include "dirty_engine_probe.hpp"
 
+#include "owned_fd.hpp"
 #include "pagemap_scan.h"
 
 #include <fcntl.h>
@@ -15,20 +16,6 @@
 
 namespace ckpt::engine {
 namespace {
-
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : fd_(fd) {}
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 class Page {
  public:
@@ -54,7 +41,7 @@ std::string failure(const char* what) {
 }  // namespace
 
 std::string uffd_wp_unavailable() {
-  const Descriptor uffd(
+  const OwnedFd uffd(
       static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)));
   if (uffd.get() < 0) return failure("userfaultfd()");
   uffdio_api api{};
@@ -63,7 +50,7 @@ std::string uffd_wp_unavailable() {
   if (::ioctl(uffd.get(), UFFDIO_API, &api) < 0) {
     return "the kernel has no asynchronous userfaultfd write protection (needs Linux 6.7)";
   }
-  const Descriptor pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  const OwnedFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   if (pagemap.get() < 0) return failure("/proc/self/pagemap");
   const Page page;
   if (!page.ok()) return failure("mmap");
@@ -97,12 +84,12 @@ std::string soft_dirty_unavailable() {
   if (!page.ok()) return failure("mmap");
   page.bytes()[0] = 1;
   {
-    const Descriptor clear(::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC));
+    const OwnedFd clear(::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC));
     if (clear.get() < 0) return failure("/proc/self/clear_refs");
     if (::write(clear.get(), "4", 1) != 1) return failure("clear_refs");
   }
   page.bytes()[0] = 2;
-  const Descriptor pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  const OwnedFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   if (pagemap.get() < 0) return failure("/proc/self/pagemap");
   std::uint64_t entry = 0;
   const off_t offset =

@@ -14,14 +14,10 @@ PresentPages::PresentPages(pid_t pid)
     : pagemap_(
           ::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC)) {}
 
-PresentPages::~PresentPages() {
-  if (pagemap_ >= 0) ::close(pagemap_);
-}
-
 bool PresentPages::runs(std::uint64_t start, std::uint64_t end,
                         std::vector<std::pair<std::uint64_t, std::uint64_t>>& out) {
   out.clear();
-  if (pagemap_ < 0) return false;
+  if (pagemap_.get() < 0) return false;
   CkptPageRegion regions[512];
   for (std::uint64_t from = start; from < end;) {
     CkptPageScanArgument scan{};
@@ -35,7 +31,7 @@ bool PresentPages::runs(std::uint64_t start, std::uint64_t end,
     scan.category_anyof_mask =
         CKPT_PAGE_IS_PRESENT | CKPT_PAGE_IS_SWAPPED;  // ...and present or swapped out
     scan.return_mask = CKPT_PAGE_IS_PRESENT | CKPT_PAGE_IS_SWAPPED;
-    const int got = ::ioctl(pagemap_, CKPT_PAGEMAP_SCAN, &scan);
+    const int got = ::ioctl(pagemap_.get(), CKPT_PAGEMAP_SCAN, &scan);
     if (got < 0) return false;
     for (int i = 0; i < got; ++i) {
       if (!out.empty() && out.back().second == regions[i].start) {

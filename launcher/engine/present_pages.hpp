@@ -12,12 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "owned_fd.hpp"
+
 namespace ckpt::engine {
 
 class PresentPages {
  public:
   explicit PresentPages(pid_t pid);
-  ~PresentPages();
   PresentPages(const PresentPages&) = delete;
   PresentPages& operator=(const PresentPages&) = delete;
 
@@ -27,7 +28,7 @@ class PresentPages {
             std::vector<std::pair<std::uint64_t, std::uint64_t>>& out);
 
  private:
-  int pagemap_ = -1;
+  OwnedFd pagemap_;
 };
 
 }  // namespace ckpt::engine
