@@ -21,4 +21,8 @@ std::string resolve_job_name(const Policy& policy) {
   return "job";
 }
 
+Duration effective_stop_timeout(const Policy& policy) {
+  return policy.signals.stop_timeout.value_or(policy.checkpoint.timeout);
+}
+
 }  // namespace ckpt::policy

@@ -18,15 +18,16 @@ using detail::ErrorReporter;
 using detail::Field;
 using detail::TableReader;
 
-constexpr std::string_view kTopLevelKeys[] = {"version", "job",     "checkpoint",
-                                              "signals", "storage", "group"};
+constexpr std::string_view kTopLevelKeys[] = {"version", "job",   "checkpoint", "signals",
+                                              "storage", "slurm", "group"};
 constexpr std::string_view kJobKeys[] = {"name"};
 constexpr std::string_view kCheckpointKeys[] = {
     "interval",       "timeout",     "incremental_depth", "after_chain",
     "dirty_tracking", "compression", "compression_level"};
-constexpr std::string_view kSignalKeys[] = {"checkpoint", "checkpoint_and_stop"};
+constexpr std::string_view kSignalKeys[] = {"checkpoint", "checkpoint_and_stop", "stop_timeout"};
 constexpr std::string_view kStorageKeys[] = {"image", "keep_full", "include", "exclude",
                                              "on_external_change"};
+constexpr std::string_view kSlurmKeys[] = {"batch", "on_failed_checkpoint"};
 constexpr std::string_view kGroupKeys[] = {"name", "app"};
 constexpr std::string_view kAppKeys[] = {"command", "args", "env", "cwd"};
 
@@ -133,6 +134,11 @@ void read_signals(const TableReader& signals, SignalSettings& settings) {
     settings.checkpoint_and_stop =
         read_signal_list(*list, settings.checkpoint, "signals.checkpoint");
   }
+  if (const auto stop_timeout = signals.field("stop_timeout")) {
+    const std::string text = stop_timeout->string(kDurationExpectation);
+    settings.stop_timeout =
+        stop_timeout->checked([&] { return detail::checked_stop_timeout(text); });
+  }
 }
 
 // other_list: the list already read from the other key, which must not
@@ -170,6 +176,14 @@ void read_storage(const TableReader& storage, StorageSettings& settings) {
   }
   if (const auto action = storage.field("on_external_change")) {
     settings.on_external_change = action->enumeration<ExternalChangeAction>();
+  }
+}
+
+void read_slurm(const TableReader& slurm, SlurmSettings& settings) {
+  slurm.reject_unknown_keys(kSlurmKeys);
+  if (const auto batch = slurm.field("batch")) settings.batch = batch->enumeration<BatchMode>();
+  if (const auto action = slurm.field("on_failed_checkpoint")) {
+    settings.on_failed_checkpoint = action->enumeration<FailedCheckpointAction>();
   }
 }
 
@@ -259,6 +273,7 @@ Policy parse_policy(std::string_view toml_text, std::string_view source_name) {
   if (const auto storage = top.field("storage")) {
     read_storage(storage->table("[storage]"), policy.storage);
   }
+  if (const auto slurm = top.field("slurm")) read_slurm(slurm->table("[slurm]"), policy.slurm);
   if (const auto groups = top.field("group")) policy.groups = read_groups(*groups, errors);
   return policy;
 }

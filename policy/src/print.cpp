@@ -120,6 +120,8 @@ std::string print_policy(const Policy& policy) {
   out << "\n[signals]\n";
   out << "checkpoint = " << signal_array(policy.signals.checkpoint) << '\n';
   out << "checkpoint_and_stop = " << signal_array(policy.signals.checkpoint_and_stop) << '\n';
+  out << "stop_timeout = " << toml_string(format_duration_or_off(policy.signals.stop_timeout))
+      << '\n';
 
   const auto& storage = policy.storage;
   out << "\n[storage]\n";
@@ -128,6 +130,11 @@ std::string print_policy(const Policy& policy) {
   out << "include = " << string_array(storage.include) << '\n';
   out << "exclude = " << string_array(storage.exclude) << '\n';
   out << "on_external_change = " << toml_string(to_string(storage.on_external_change)) << '\n';
+
+  out << "\n[slurm]\n";
+  out << "batch = " << toml_string(to_string(policy.slurm.batch)) << '\n';
+  out << "on_failed_checkpoint = " << toml_string(to_string(policy.slurm.on_failed_checkpoint))
+      << '\n';
 
   if (policy.groups.empty()) {
     out << "\n# No [[group]]: ckpt-launch runs the command given after '--'.\n";

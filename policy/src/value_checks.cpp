@@ -26,6 +26,16 @@ Duration checked_timeout(std::string_view text) {
   return timeout;
 }
 
+std::optional<Duration> checked_stop_timeout(std::string_view text) {
+  const auto timeout = parse_duration_or_off(text);
+  if (timeout && *timeout < kShortestStopTimeout) {
+    throw std::invalid_argument(
+        "a stop timeout of " + format_duration(*timeout) + " is too short; use at least " +
+        format_duration(kShortestStopTimeout) + ", or \"off\" to use checkpoint.timeout");
+  }
+  return timeout;
+}
+
 void check_name(std::string_view name) {
   if (name.empty()) throw std::invalid_argument("the name must not be empty");
   if (name == "." || name == "..") {

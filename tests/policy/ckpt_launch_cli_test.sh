@@ -30,6 +30,10 @@ line() { printf '%s\n' "$1" >"$work/$2"; }
 # The default policy, printed, is a valid policy file.
 "$launch" --print-policy >"$work/default.toml" || fail "--print-policy exited $?"
 grep -q '^version = 1$' "$work/default.toml" || fail "--print-policy printed no version"
+grep -q '^stop_timeout = "off"$' "$work/default.toml" || fail "--print-policy printed no stop_timeout"
+sed -n '/^\[slurm\]$/,/^$/p' "$work/default.toml" >"$work/slurm-table"
+printf '[slurm]\nbatch = "script"\non_failed_checkpoint = "requeue"\n\n' >"$work/slurm-expected"
+cmp -s "$work/slurm-table" "$work/slurm-expected" || fail "--print-policy [slurm] was: $(cat "$work/slurm-table")"
 line "$work/default.toml: ok" ok
 expect 0 "$work/ok" /dev/null -- "$launch" --check-policy --policy "$work/default.toml"
 # ... and prints back identically.
@@ -50,6 +54,10 @@ line "ckpt-launch: $work/bad.toml:3:1: unknown key 'intervall' in [checkpoint]; 
 expect 2 /dev/null "$work/err" -- "$launch" --check-policy --policy "$work/bad.toml"
 expect 2 /dev/null "$work/err" -- "$launch" --print-policy --policy "$work/bad.toml"
 expect 2 /dev/null "$work/err" -- "$launch" --policy "$work/bad.toml" -- ./solver
+
+printf 'version = 1\n[slurm]\nbatch = "step"\n' >"$work/bad-slurm.toml"
+line "ckpt-launch: $work/bad-slurm.toml:3:9: slurm.batch: \"step\" is not one of \"script\", \"steps\"; did you mean \"steps\"?" err
+expect 2 /dev/null "$work/err" -- "$launch" --check-policy --policy "$work/bad-slurm.toml"
 
 line "ckpt-launch: $work/missing.toml: cannot read policy: No such file or directory" err
 expect 2 /dev/null "$work/err" -- "$launch" --check-policy --policy "$work/missing.toml"

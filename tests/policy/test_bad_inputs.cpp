@@ -180,6 +180,43 @@ const BadInput kBadInputs[] = {
      "bad.toml:3:8: job.name: the name must not contain control characters"},
     {V1 "[[group]]\nname = \"..\"\n", "bad.toml:3:8: group[0].name: '..' is not a usable name"},
 
+    // [signals] stop_timeout
+    {V1 "[signals]\nstop_timout = \"50s\"\n",
+     "bad.toml:3:1: unknown key 'stop_timout' in [signals]; did you mean 'stop_timeout'?"},
+    {V1 "[signals]\nstop_timeout = 50\n",
+     "bad.toml:3:16: signals.stop_timeout: expected a string (duration like \"15m\"), got "
+     "integer"},
+    {V1 "[signals]\nstop_timeout = \"50\"\n",
+     "bad.toml:3:16: signals.stop_timeout: bad duration \"50\": missing unit after 50 (use ms, "
+     "s, m, h)"},
+    {V1 "[signals]\nstop_timeout = \"0s\"\n",
+     "bad.toml:3:16: signals.stop_timeout: a stop timeout of 0s is too short; use at least 1s, "
+     "or \"off\" to use checkpoint.timeout"},
+    {V1 "[signals]\nstop_timeout = \"999ms\"\n",
+     "bad.toml:3:16: signals.stop_timeout: a stop timeout of 999ms is too short; use at least "
+     "1s, or \"off\" to use checkpoint.timeout"},
+
+    // [slurm]
+    {V1 "[slurn]\n", "bad.toml:2:2: unknown key 'slurn' at the top level; did you mean 'slurm'?"},
+    {V1 "slurm = \"steps\"\n", "bad.toml:2:9: slurm: expected a table, got string"},
+    {V1 "[slurm]\nbach = \"steps\"\n",
+     "bad.toml:3:1: unknown key 'bach' in [slurm]; did you mean 'batch'?"},
+    {V1 "[slurm]\nbatch = \"steps\"\non_failed = \"end\"\n",
+     "bad.toml:4:1: unknown key 'on_failed' in [slurm]"},
+    {V1 "[slurm]\nbatch = true\n", "bad.toml:3:9: slurm.batch: expected a string, got boolean"},
+    {V1 "[slurm]\nbatch = \"step\"\n",
+     "bad.toml:3:9: slurm.batch: \"step\" is not one of \"script\", \"steps\"; did you mean "
+     "\"steps\"?"},
+    {V1 "[slurm]\nbatch = \"job\"\n",
+     "bad.toml:3:9: slurm.batch: \"job\" is not one of \"script\", \"steps\""},
+    {V1 "[slurm]\non_failed_checkpoint = [\"end\"]\n",
+     "bad.toml:3:24: slurm.on_failed_checkpoint: expected a string, got array"},
+    {V1 "[slurm]\non_failed_checkpoint = \"requeu\"\n",
+     "bad.toml:3:24: slurm.on_failed_checkpoint: \"requeu\" is not one of \"requeue\", \"end\"; "
+     "did you mean \"requeue\"?"},
+    {V1 "[slurm]\non_failed_checkpoint = \"fail\"\n",
+     "bad.toml:3:24: slurm.on_failed_checkpoint: \"fail\" is not one of \"requeue\", \"end\""},
+
     // groups and apps
     {V1 "[[group]]\n[[group.app]]\ncommand = \"a\"\n",
      "bad.toml:2:1: missing required key 'name' in [[group]]"},

@@ -19,18 +19,21 @@ TEST_CASE("the built-in default policy", "[defaults]") {
   CHECK(policy.checkpoint.compression_level == 1);
   CHECK(policy.signals.checkpoint == std::vector<int>{SIGUSR1});
   CHECK(policy.signals.checkpoint_and_stop == std::vector<int>{SIGTERM});
+  CHECK(policy.signals.stop_timeout == std::nullopt);
   CHECK(policy.storage.image == "{name}.ckpt.h5");
   CHECK(policy.storage.keep_full == 2);
   CHECK(policy.storage.include.empty());
   CHECK(policy.storage.exclude.empty());
   CHECK(policy.storage.on_external_change == ExternalChangeAction::rollback);
+  CHECK(policy.slurm.batch == BatchMode::script);
+  CHECK(policy.slurm.on_failed_checkpoint == FailedCheckpointAction::requeue);
   CHECK(policy.groups.empty());
 }
 
 TEST_CASE("a file with only the version is the default policy", "[defaults]") {
   CHECK(parse_policy("version = 1\n", "v.toml") == default_policy());
-  CHECK(parse_policy("version = 1\n[job]\n[checkpoint]\n[signals]\n[storage]\n", "v.toml") ==
-        default_policy());
+  CHECK(parse_policy("version = 1\n[job]\n[checkpoint]\n[signals]\n[storage]\n[slurm]\n",
+                     "v.toml") == default_policy());
 }
 
 TEST_CASE("keys left out keep their defaults", "[defaults]") {

@@ -26,6 +26,7 @@ compression_level = 19
 [signals]
 checkpoint = ["USR2", "SIGRTMIN+3"]
 checkpoint_and_stop = ["SIGTERM", "sigint"]
+stop_timeout = "50s"
 
 [storage]
 image = "/scratch/{user}/{name}-{job}.{step}.{task}@{node}.h5"
@@ -33,6 +34,10 @@ keep_full = 3
 include = ["output/", "log.txt"]
 exclude = ["output/tmp/"]
 on_external_change = "refuse"
+
+[slurm]
+batch = "steps"
+on_failed_checkpoint = "end"
 
 [[group]]
 name = "solvers"
@@ -68,12 +73,16 @@ MODE = "watch"
 
   CHECK(policy.signals.checkpoint == std::vector<int>{SIGUSR2, SIGRTMIN + 3});
   CHECK(policy.signals.checkpoint_and_stop == std::vector<int>{SIGTERM, SIGINT});
+  CHECK(policy.signals.stop_timeout == 50s);
 
   CHECK(policy.storage.image == "/scratch/{user}/{name}-{job}.{step}.{task}@{node}.h5");
   CHECK(policy.storage.keep_full == 3);
   CHECK(policy.storage.include == std::vector<std::string>{"output/", "log.txt"});
   CHECK(policy.storage.exclude == std::vector<std::string>{"output/tmp/"});
   CHECK(policy.storage.on_external_change == ExternalChangeAction::refuse);
+
+  CHECK(policy.slurm.batch == BatchMode::steps);
+  CHECK(policy.slurm.on_failed_checkpoint == FailedCheckpointAction::end);
 
   REQUIRE(policy.groups.size() == 2);
   const Group& solvers = policy.groups[0];

@@ -46,11 +46,14 @@ TEST_CASE("unusual values survive the round trip", "[round-trip]") {
   policy.checkpoint.after_chain = AfterChain::merge;
   policy.signals.checkpoint = {SIGRTMIN + 3, SIGHUP};
   policy.signals.checkpoint_and_stop = {};
+  policy.signals.stop_timeout = 3599999ms;
   policy.storage.image = "/tmp/{user}/{name}.{job}.{step}.{task}.{node}.h5";
   policy.storage.keep_full = 1000;
   policy.storage.include = {"a b/", "line\nbreak", "\x01"};
   policy.storage.exclude = {"x"};
   policy.storage.on_external_change = ExternalChangeAction::keep;
+  policy.slurm.batch = BatchMode::steps;
+  policy.slurm.on_failed_checkpoint = FailedCheckpointAction::end;
   policy.groups = {
       Group{"one",
             {App{"./a",

@@ -43,6 +43,16 @@ inline constexpr std::array<NamedValue<ExternalChangeAction>, 3> kExternalChange
     {ExternalChangeAction::refuse, "refuse"},
 }};
 
+inline constexpr std::array<NamedValue<BatchMode>, 2> kBatchModeNames{{
+    {BatchMode::script, "script"},
+    {BatchMode::steps, "steps"},
+}};
+
+inline constexpr std::array<NamedValue<FailedCheckpointAction>, 2> kFailedCheckpointActionNames{{
+    {FailedCheckpointAction::requeue, "requeue"},
+    {FailedCheckpointAction::end, "end"},
+}};
+
 inline constexpr std::span<const NamedValue<AfterChain>> names_of(AfterChain) {
   return kAfterChainNames;
 }
@@ -54,6 +64,13 @@ inline constexpr std::span<const NamedValue<Compression>> names_of(Compression) 
 }
 inline constexpr std::span<const NamedValue<ExternalChangeAction>> names_of(ExternalChangeAction) {
   return kExternalChangeActionNames;
+}
+inline constexpr std::span<const NamedValue<BatchMode>> names_of(BatchMode) {
+  return kBatchModeNames;
+}
+inline constexpr std::span<const NamedValue<FailedCheckpointAction>> names_of(
+    FailedCheckpointAction) {
+  return kFailedCheckpointActionNames;
 }
 
 template <typename Enum>

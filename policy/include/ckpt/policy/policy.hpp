@@ -29,6 +29,16 @@ enum class Compression { lz4, zstd, none };
 // What a restart does with a file changed outside the group after the checkpoint.
 enum class ExternalChangeAction { rollback, keep, refuse };
 
+// In a Slurm batch job: "script" checkpoints the batch script and everything
+// it starts as one group; "steps" runs the script as usual and each srun step
+// under ckpt (its tasks are the groups).
+enum class BatchMode { script, steps };
+
+// What Slurm does with a job whose checkpoint on preemption (or on a requeue
+// request) failed or timed out: requeue it anyway (it restarts from the
+// previous committed checkpoint, or from the start), or end it.
+enum class FailedCheckpointAction { requeue, end };
+
 struct JobSettings {
   // std::nullopt: resolve_job_name() derives the name from the first command.
   std::optional<std::string> name;
@@ -52,6 +62,10 @@ struct CheckpointSettings {
 struct SignalSettings {
   std::vector<int> checkpoint{SIGUSR1};
   std::vector<int> checkpoint_and_stop{SIGTERM};
+  // Longest time the checkpoint of a checkpoint_and_stop signal may take;
+  // std::nullopt ("off"): checkpoint.timeout applies. Under Slurm, keep it
+  // below GraceTime (+ KillWait), after which the job is killed.
+  std::optional<Duration> stop_timeout;
 
   bool operator==(const SignalSettings&) const = default;
 };
@@ -64,6 +78,14 @@ struct StorageSettings {
   ExternalChangeAction on_external_change = ExternalChangeAction::rollback;
 
   bool operator==(const StorageSettings&) const = default;
+};
+
+// Read by the Slurm plugin only; ckpt-launch ignores it.
+struct SlurmSettings {
+  BatchMode batch = BatchMode::script;
+  FailedCheckpointAction on_failed_checkpoint = FailedCheckpointAction::requeue;
+
+  bool operator==(const SlurmSettings&) const = default;
 };
 
 struct App {
@@ -87,6 +109,7 @@ struct Policy {
   CheckpointSettings checkpoint;
   SignalSettings signals;
   StorageSettings storage;
+  SlurmSettings slurm;
   std::vector<Group> groups;  // empty: the launcher's command forms the group
 
   bool operator==(const Policy&) const = default;
@@ -116,6 +139,10 @@ std::string print_policy(const Policy& policy);
 // job.name if set, else the file name of the first application's command,
 // else "job".
 std::string resolve_job_name(const Policy& policy);
+
+// The time limit of the checkpoint taken on a checkpoint_and_stop signal:
+// signals.stop_timeout if set, else checkpoint.timeout.
+Duration effective_stop_timeout(const Policy& policy);
 
 // Command-line overrides, validated like the policy keys they replace.
 // Errors read "OPTION: message", e.g. "--interval: bad duration ...".
