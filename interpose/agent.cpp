@@ -27,6 +27,7 @@
 #include "agent.hpp"
 #include "dirty_tracking.hpp"
 #include "file_spans.hpp"
+#include "outside_signals.hpp"
 #include "raw_syscall.hpp"
 #include "wrapper_guard.hpp"
 
@@ -315,6 +316,7 @@ __attribute__((constructor)) void start_agent() {
   if (fd_text == nullptr && socket_path == nullptr) return;  // not under ckpt: stay inert
   g_state.magic = CKPT_AGENT_MAGIC;
   g_state.version = CKPT_PROTOCOL_VERSION;
+  install_signal_shield();  // CKPT_SHIELD_SIGNALS, before main
   if (socket_path != nullptr) copy_string(g_state.agent_socket, socket_path, sizeof g_state.agent_socket);
   Dl_info self{};
   if (dladdr(reinterpret_cast<void*>(&start_agent), &self) != 0 && self.dli_fname != nullptr) {

@@ -6,10 +6,16 @@
 // ones, and queues them again when released, or after a restart. Only the
 // thread itself may queue a kernel- or tgkill-made siginfo to itself (and
 // only the main thread to the process): hence one thread each.
+//
+// A shielded signal sent from outside the group (outside_signals.cpp;
+// e.g. the scheduler's preemption SIGTERM, pending because the application
+// blocks it) is taken off the queue and dropped: queued again, it would
+// reach the application as if sent from inside, and kill it after a restart.
 #include <signal.h>
 #include <sys/syscall.h>
 
 #include "agent.hpp"
+#include "outside_signals.hpp"
 #include "proc_lines.hpp"
 #include "raw_syscall.hpp"
 
@@ -47,6 +53,10 @@ void take_from(const char* field, int owner_tid) {
     if (signal <= 0) {
       entry.signal = 0;  // raced away: leave an empty slot
       return;
+    }
+    if (is_outside_signal(static_cast<int>(signal), reinterpret_cast<const siginfo_t*>(entry.info))) {
+      entry.signal = 0;  // dropped: its slot stays empty
+      continue;
     }
     entry.signal = static_cast<int32_t>(signal);
     entry.tid = owner_tid;
