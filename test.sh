@@ -5,6 +5,9 @@
 #   3. runs the same tests as an unprivileged user (created if missing),
 #   4. builds again with AddressSanitizer + UBSan and runs the image, policy
 #      and tools tests under it (the engine tests run uninstrumented programs).
+# As root it first starts a one-node Slurm cluster on localhost (munge,
+# slurmctld, slurmd with our SPANK plugin; tests/harness/slurm_cluster.sh)
+# for the Slurm tests of both runs, and stops it at the end.
 # Exit status is non-zero if anything fails.
 set -euo pipefail
 ckpt_source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +28,17 @@ run_suite() {
     failures=$((failures + 1))
   fi
 }
+
+slurm_state=$ckpt_source_dir/build/slurm-cluster
+if [[ $(id -u) -eq 0 ]]; then
+  trap 'tests/harness/slurm_cluster.sh stop "$slurm_state" || true' EXIT
+  echo "==> starting a Slurm test cluster in $slurm_state"
+  eval "$(tests/harness/slurm_cluster.sh start "$slurm_state" "$ckpt_source_dir/build/lib/ckpt_spank.so" \
+    "$ckpt_source_dir/build/bin")"
+  export SLURM_CONF
+else
+  echo "==> not root: no Slurm test cluster; the slurm tests fail unless SLURM_CONF points at one"
+fi
 
 run_suite "tests as root" ctest --test-dir build --output-on-failure -j2
 

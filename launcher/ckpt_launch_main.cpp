@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "after_stop.hpp"
 #include "stderr_line.hpp"
 #include "ckpt/policy/policy.hpp"
 #include "ckpt/version.hpp"
@@ -61,9 +62,15 @@ int run(const std::vector<std::string>& arguments) {
       return fail(*why, kExitNotAvailable);
     }
   }
-  ckpt::engine::Coordinator coordinator(
-      coordinator_settings(policy, image_path_of(policy), "ckpt-launch"));
-  return coordinator.launch(commands);
+  int exit_code = 0;
+  std::optional<ckpt::engine::StopReport> stop;
+  {
+    ckpt::engine::Coordinator coordinator(
+        coordinator_settings(policy, image_path_of(policy), "ckpt-launch"));
+    exit_code = coordinator.launch(commands);
+    stop = coordinator.stop_report();
+  }
+  return run_after_stop_hook(stop, exit_code, "ckpt-launch");
 }
 
 }  // namespace

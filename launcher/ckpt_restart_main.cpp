@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "after_stop.hpp"
 #include "stderr_line.hpp"
 #include "ckpt/policy/policy.hpp"
 #include "ckpt/version.hpp"
@@ -60,8 +61,14 @@ int main(int argc, char** argv) {
     }
     auto settings = ckpt::launcher::coordinator_settings(policy, image_path, "ckpt-restart");
     settings.quiet = values.count("quiet") > 0;
-    ckpt::engine::Coordinator coordinator(settings);
-    return coordinator.restart();
+    int exit_code = 0;
+    std::optional<ckpt::engine::StopReport> stop;
+    {
+      ckpt::engine::Coordinator coordinator(settings);
+      exit_code = coordinator.restart();
+      stop = coordinator.stop_report();
+    }
+    return ckpt::launcher::run_after_stop_hook(stop, exit_code, "ckpt-restart");
   } catch (const po::error& error) {
     return fail(std::string(error.what()) + " (see ckpt-restart --help)", ckpt::launcher::kExitUsageError);
   } catch (const ckpt::image::ImageError& error) {

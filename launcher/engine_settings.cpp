@@ -48,6 +48,9 @@ engine::CoordinatorSettings coordinator_settings(const policy::Policy& policy,
         std::chrono::duration_cast<std::chrono::milliseconds>(*policy.checkpoint.interval);
   }
   settings.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(policy.checkpoint.timeout);
+  if (policy.signals.stop_timeout) {
+    settings.stop_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*policy.signals.stop_timeout);
+  }
   settings.checkpoint_signals = policy.signals.checkpoint;
   settings.checkpoint_and_stop_signals = policy.signals.checkpoint_and_stop;
   switch (policy.checkpoint.compression) {

@@ -306,13 +306,19 @@ void Coordinator::handle_signal(int signal) {
     return;
   }
   say(std::string("signal ") + strsignal(signal) + ": checkpointing" + (and_stop ? ", then stopping" : ""));
+  const auto usual_timeout = settings_.timeout;
+  if (and_stop && settings_.stop_timeout) settings_.timeout = *settings_.stop_timeout;
+  bool committed = false;
   try {
     checkpoint(and_stop);
+    committed = true;
   } catch (const std::exception& error) {
     say(std::string("checkpoint failed: ") + error.what() +
         (last_generation_ ? "; generation " + std::to_string(last_generation_) + " stays the restart point" : ""));
   }
+  settings_.timeout = usual_timeout;
   if (and_stop) {
+    stop_report_ = StopReport{signal, committed, last_generation_};
     stop_exit_code_ = 128 + signal;
     stop_group();
   }

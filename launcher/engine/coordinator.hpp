@@ -29,6 +29,8 @@ struct CoordinatorSettings {
   std::string policy_text;
   std::optional<std::chrono::milliseconds> interval;  // nullopt: no periodic checkpoints
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  // Of the checkpoint taken on a checkpoint-and-stop signal (nullopt: timeout).
+  std::optional<std::chrono::milliseconds> stop_timeout;
   std::vector<int> checkpoint_signals;           // checkpoint and continue
   std::vector<int> checkpoint_and_stop_signals;  // checkpoint, then stop the group
   image::Codec codec = image::Codec::kLz4;
@@ -50,6 +52,13 @@ struct CoordinatorSettings {
   std::string program = "ckpt-launch";  // prefix of messages
 };
 
+// How a checkpoint-and-stop signal ended the group.
+struct StopReport {
+  int signal = 0;
+  bool committed = false;           // its checkpoint was committed
+  std::uint64_t generation = 0;     // the newest committed generation (0: none)
+};
+
 struct AppCommand {
   std::vector<std::string> argv;
   std::vector<std::string> extra_environment;  // NAME=value added to ours
@@ -69,6 +78,8 @@ class Coordinator {
   int launch(const std::vector<AppCommand>& commands);
   // Restarts from the newest committed generation; returns the exit code.
   int restart();
+  // Set when a checkpoint-and-stop signal stopped the group.
+  const std::optional<StopReport>& stop_report() const { return stop_report_; }
 
  private:
   // A process of the group with its control socket.
@@ -134,6 +145,7 @@ class Coordinator {
   std::uint64_t epoch_ = 0;
   std::optional<int> exit_code_;
   std::optional<int> stop_exit_code_;
+  std::optional<StopReport> stop_report_;
   std::uint64_t last_generation_ = 0;
   std::chrono::system_clock::time_point last_checkpoint_time_{};
   std::chrono::steady_clock::time_point next_checkpoint_{};

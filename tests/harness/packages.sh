@@ -6,6 +6,7 @@ ckpt_required_packages=(
   libtomlplusplus-dev libboost-program-options-dev catch2
   liblz4-dev libzstd-dev libxxhash-dev
   libopenmpi-dev openmpi-bin
+  slurmctld slurmd slurm-client munge libslurm-dev
 )
 
 ckpt_install_packages() {

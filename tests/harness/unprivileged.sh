@@ -16,7 +16,7 @@ ckpt_as_test_user() {
   chown "$ckpt_test_user": "$tmp"
   local status=0
   runuser -u "$ckpt_test_user" -- env -i PATH="$PATH" HOME="/home/$ckpt_test_user" \
-    TMPDIR="$tmp" LANG=C.UTF-8 "$@" || status=$?
+    TMPDIR="$tmp" LANG=C.UTF-8 ${SLURM_CONF:+SLURM_CONF="$SLURM_CONF"} "$@" || status=$?
   rm -rf "$tmp"
   return $status
 }
