@@ -191,7 +191,10 @@ int requeue_job(int exit_code) {
   while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (child < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    say("`scontrol requeue " + job + "` failed; is the job requeueable (sbatch --requeue, JobRequeue=1)?");
+    // Also when Slurm is requeueing the job already (scontrol requeue by
+    // someone, preemption): then the job comes back anyway.
+    say("`scontrol requeue " + job + "` did not requeue the job (see above): fine if it is being requeued "
+        "already, else is it requeueable (sbatch --requeue, JobRequeue=1)?");
   }
   return exit_code;
 }

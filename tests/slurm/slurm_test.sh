@@ -16,6 +16,12 @@
 #   preempt_steps_two_tasks  [slurm] batch = "steps": `srun -n 2` inside the
 #                          batch script; each task has its own image, both
 #                          restart after the preemption
+#   failed_stop_requeues   the application is SIGSTOPped, so the checkpoint
+#                          on `scontrol requeue` times out (stop_timeout):
+#                          the job is requeued anyway and restarts from the
+#                          last periodic checkpoint
+#   failed_stop_ends       the same on preemption with
+#                          on_failed_checkpoint = "end": not requeued
 # The interrupted runs' RESULT files must equal an uninterrupted run's byte
 # for byte, every step must appear in the step log, and step 0 only once
 # (the restart continued, it did not start again).
@@ -54,23 +60,24 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
-# write_policy FILE BATCH_MODE: periodic checkpoints off, SIGTERM
-# checkpoints and stops, one image per job and task.
+# write_policy FILE BATCH_MODE [INTERVAL [ON_FAILED [STOP_TIMEOUT [TIMEOUT]]]]:
+# SIGTERM checkpoints and stops, one image per job and task.
 write_policy() {
   cat >"$1" <<TOML
 version = 1
 [checkpoint]
 interval = "${3:-off}"
-timeout = "30s"
+timeout = "${6:-30s}"
 [signals]
 checkpoint = ["SIGUSR1"]
 checkpoint_and_stop = ["SIGTERM"]
-stop_timeout = "15s"
+stop_timeout = "${5:-15s}"
 [storage]
 image = "$work/images/{name}-{job}.task{task}.h5"
 exclude = ["$work/steps.log", "$work/steps.log.0", "$work/steps.log.1"]
 [slurm]
 batch = "$2"
+on_failed_checkpoint = "${4:-requeue}"
 TOML
 }
 
@@ -119,10 +126,13 @@ check_requeued_result() {
   local restarts
   restarts=$(job_field "$job" Restarts)
   ((restarts >= 1)) || fail "job $job was not requeued (Restarts=$restarts)"
-  grep -q "checkpoint [0-9]* committed on" "$out" || fail "$out: no checkpoint committed on the stop signal"
   grep -q "restarting from" "$out" || fail "$out: the requeued job did not restart from its image"
   cmp "$work/reference.result" "$result" || fail "$result differs from the uninterrupted run's"
   echo "job $job: requeued $restarts time(s), restarted from its image, same result"
+}
+
+check_stop_checkpoint() {  # the checkpoint on the stop signal was committed
+  grep -q "checkpoint [0-9]* committed on Terminated" "$1" || fail "$1: no checkpoint committed on SIGTERM"
 }
 
 case $scenario in
@@ -195,6 +205,7 @@ $(readlink -f "$(command -v bash)")"
       echo "job $job requeued by scontrol requeue"
     fi
     wait_for 180 "job $job to complete" job_state_is "$job" COMPLETED
+    check_stop_checkpoint job.out
     check_requeued_result "$job" result job.out
     check_steps steps.log $steps
     ;;
@@ -214,6 +225,7 @@ SCRIPT
     high=$(submit -p high -n "$(nproc)" -o "$work/high.out" --wrap "sleep 2")
     echo "job $job preempted by job $high"
     wait_for 180 "job $job to complete" job_state_is "$job" COMPLETED
+    check_stop_checkpoint job.out
     for task in 0 1; do
       check_requeued_result "$job" "result.$task" job.out
       check_steps "steps.log.$task" $steps
@@ -221,6 +233,41 @@ SCRIPT
         fail "task $task did not restart from its own image"
     done
     (($(ls images/*.h5 | wc -l) == 2)) || fail "expected one image per task: $(ls images)"
+    ;;
+
+  failed_stop_requeues | failed_stop_ends)
+    steps=60
+    reference_result $steps 200
+    printf '#!/bin/bash\n%s %s 200 %s %s %s\n' "$counter" $steps "$work/steps.log" "$work/result" \
+      "$work/freeze" >job.sh
+    if [[ $scenario == failed_stop_requeues ]]; then
+      write_policy job.toml script 1s requeue 1s 2s
+    else
+      write_policy job.toml script 1s end 1s 2s
+    fi
+    job=$(submit --requeue -p low -n 1 --open-mode=append -o "$work/job.out" --signal=B:TERM@5 \
+      --ckpt-policy="$work/job.toml" job.sh)
+    wait_for 60 "a periodic checkpoint of job $job" grep -qs "checkpoint 2 committed" job.out
+    touch freeze
+    wait_for 10 "the application to freeze" test ! -e freeze
+    echo "the application blocked every signal: its checkpoints time out from now on"
+    if [[ $scenario == failed_stop_requeues ]]; then
+      scontrol requeue "$job" || fail "scontrol requeue $job failed"
+      wait_for 180 "job $job to complete" job_state_is "$job" COMPLETED
+      grep -q "the checkpoint on Terminated failed; generation [0-9]* stays the restart point" job.out ||
+        fail "job.out does not say the checkpoint failed and the previous one stays"
+      check_requeued_result "$job" result job.out
+      check_steps steps.log $steps
+    else
+      high=$(submit -p high -n "$(nproc)" -o "$work/high.out" --wrap "sleep 2")
+      wait_for 60 "job $job to end" job_state_is "$job" FAILED
+      grep -q 'not requeueing (\[slurm\] on_failed_checkpoint = "end")' job.out ||
+        fail "job.out does not say the job is not requeued"
+      [[ $(job_field "$job" Restarts) == 0 ]] || fail "job $job was requeued"
+      [[ ! -e result ]] || fail "the job finished although it was stopped"
+      echo "job $job ended $(job_field "$job" JobState) ($(job_field "$job" ExitCode)) without a requeue"
+      wait_for 60 "job $high to complete" job_state_is "$high" COMPLETED
+    fi
     ;;
 
   *)

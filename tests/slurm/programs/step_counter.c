@@ -6,14 +6,20 @@
  * writes the final checksums to RESULT (created with O_EXCL: a second run
  * from the beginning would fail loudly) and prints "done".
  *
- *   step_counter STEPS STEP_MS STEP_LOG RESULT
+ *   step_counter STEPS STEP_MS STEP_LOG RESULT [FREEZE_TRIGGER]
+ *
+ * With FREEZE_TRIGGER: when that file appears, the program deletes it and
+ * blocks every signal with a raw system call (past ckpt's wrappers), so
+ * checkpoints of it time out from then on: the tests' failed checkpoint.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,8 +53,8 @@ static void log_step(const char* path, int step) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: step_counter STEPS STEP_MS STEP_LOG RESULT\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: step_counter STEPS STEP_MS STEP_LOG RESULT [FREEZE_TRIGGER]\n");
     return 2;
   }
   const int steps = atoi(argv[1]);
@@ -56,6 +62,10 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < kWords; ++i) state[i] = mix(i);
   uint64_t total = 0;
   for (int step = 0; step < steps; ++step) {
+    if (argc == 6 && unlink(argv[5]) == 0) {
+      uint64_t all = ~(uint64_t)0;
+      syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, NULL, sizeof all);
+    }
     log_step(argv[3], step);
     uint64_t sum = 0;
     for (size_t i = (size_t)step % 8; i < kWords; i += 8) {
