@@ -115,8 +115,16 @@ check_steps() {
   echo "$log: $(wc -l <"$log") step lines for $steps steps; $(($(wc -l <"$log") - steps)) redone after the checkpoint"
 }
 
-reference_result() {  # reference_result STEPS STEP_MS: result of a plain run
-  "$counter" "$1" "$2" "$work/reference.log" "$work/reference.result" >"$work/reference.out"
+# reference_result STEPS STEP_MS: a plain run, in the background while the
+# job runs; reference_done waits for it.
+reference_pid=""
+reference_result() {
+  "$counter" "$1" "$2" "$work/reference.log" "$work/reference.result" >"$work/reference.out" &
+  reference_pid=$!
+}
+reference_done() {
+  [[ -z $reference_pid ]] || wait "$reference_pid" || fail "the plain reference run failed"
+  reference_pid=""
 }
 
 # The job must have been requeued and restarted from its image; its final
@@ -127,6 +135,7 @@ check_requeued_result() {
   restarts=$(job_field "$job" Restarts)
   ((restarts >= 1)) || fail "job $job was not requeued (Restarts=$restarts)"
   grep -q "restarting from" "$out" || fail "$out: the requeued job did not restart from its image"
+  reference_done
   cmp "$work/reference.result" "$result" || fail "$result differs from the uninterrupted run's"
   echo "job $job: requeued $restarts time(s), restarted from its image, same result"
 }
@@ -141,6 +150,7 @@ case $scenario in
     reference_result 12 150
     srun --ckpt-policy=job.toml "$counter" 12 150 steps.log result >srun.out 2>srun.err ||
       fail "srun failed: $(cat srun.err)"
+    reference_done
     cmp "$work/reference.out" srun.out || fail "srun's stdout differs from a plain run's"
     cmp "$work/reference.result" result || fail "the result differs from a plain run's"
     grep -q "running under ckpt" srun.err || fail "no 'running under ckpt' line: $(cat srun.err)"
@@ -192,8 +202,8 @@ $(readlink -f "$(command -v bash)")"
   preempt_batch_script | requeue_batch_script)
     write_policy job.toml script
     steps=60
-    reference_result $steps 200
-    printf '#!/bin/bash\n%s %s 200 %s %s\n' "$counter" $steps "$work/steps.log" "$work/result" >job.sh
+    reference_result $steps 150
+    printf '#!/bin/bash\n%s %s 150 %s %s\n' "$counter" $steps "$work/steps.log" "$work/result" >job.sh
     job=$(submit --requeue -p low -n 1 --open-mode=append -o "$work/job.out" --signal=B:TERM@5 \
       --ckpt-policy="$work/job.toml" job.sh)
     wait_for 60 "job $job to do 10 steps" lines_at_least steps.log 10
@@ -213,11 +223,11 @@ $(readlink -f "$(command -v bash)")"
   preempt_steps_two_tasks)
     write_policy job.toml steps
     steps=60
-    reference_result $steps 200
+    reference_result $steps 150
     cat >job.sh <<SCRIPT
 #!/bin/bash
 echo "batch script starts (restart \${SLURM_RESTART_COUNT:-0})"
-srun -n 2 bash -c 'exec $counter $steps 200 $work/steps.log.\$SLURM_PROCID $work/result.\$SLURM_PROCID'
+srun -n 2 bash -c 'exec $counter $steps 150 $work/steps.log.\$SLURM_PROCID $work/result.\$SLURM_PROCID'
 SCRIPT
     job=$(submit --requeue -p low -n 2 --open-mode=append -o "$work/job.out" --ckpt-policy="$work/job.toml" job.sh)
     wait_for 60 "job $job to do 10 steps" lines_at_least steps.log.1 10
@@ -237,8 +247,8 @@ SCRIPT
 
   failed_stop_requeues | failed_stop_ends)
     steps=60
-    reference_result $steps 200
-    printf '#!/bin/bash\n%s %s 200 %s %s %s\n' "$counter" $steps "$work/steps.log" "$work/result" \
+    reference_result $steps 150
+    printf '#!/bin/bash\n%s %s 150 %s %s %s\n' "$counter" $steps "$work/steps.log" "$work/result" \
       "$work/freeze" >job.sh
     if [[ $scenario == failed_stop_requeues ]]; then
       write_policy job.toml script 1s requeue 1s 2s
