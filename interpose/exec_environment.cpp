@@ -11,6 +11,7 @@
 
 #include "agent.hpp"
 #include "file_spans.hpp"
+#include "outside_signals.hpp"
 #include "raw_syscall.hpp"
 
 extern char** environ;
@@ -138,7 +139,7 @@ ExecEnvironment::ExecEnvironment(char* const* caller_environment, bool keep_chan
   for (; caller_environment != nullptr && caller_environment[count] != nullptr; ++count) {
     text += string_length(caller_environment[count]) + 1;
   }
-  text += 2 * CKPT_PATH_BYTES + CKPT_AGENT_SOCKET_BYTES + 256;  // our entries
+  text += 2 * CKPT_PATH_BYTES + CKPT_AGENT_SOCKET_BYTES + 512;  // our entries
   bytes_ = (count + 8) * sizeof(char*) + text;
   const long mapped = sys(SYS_mmap, 0, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped < 0 && mapped > -4096) return;
@@ -174,6 +175,16 @@ ExecEnvironment::ExecEnvironment(char* const* caller_environment, bool keep_chan
       if (tunables != nullptr && tunables[0] != '\0') *strings++ = ':';
       strings = append(strings, kRseqOff);
     }
+    *strings++ = '\0';
+  }
+  // The scheduler's signals stay shielded in a program started with an
+  // environment that dropped the variable (env -i, execve with its own).
+  char shielded[192];
+  const unsigned long shielded_length = format_shielded_signals(shielded);
+  if (shielded_length > 0 && value_of(caller_environment, "CKPT_SHIELD_SIGNALS=") == nullptr) {
+    entries_[used++] = strings;
+    strings = append(strings, "CKPT_SHIELD_SIGNALS=");
+    for (unsigned long i = 0; i < shielded_length; ++i) *strings++ = shielded[i];
     *strings++ = '\0';
   }
   entries_[used] = nullptr;

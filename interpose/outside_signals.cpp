@@ -222,6 +222,17 @@ void install_signal_shield() {
   }
 }
 
+unsigned long format_shielded_signals(char* out) {
+  unsigned long length = 0;
+  for (int signal = 1; signal <= 64; ++signal) {
+    if (!is_shielded(signal)) continue;
+    if (length > 0) out[length++] = ',';
+    if (signal >= 10) out[length++] = static_cast<char>('0' + signal / 10);
+    out[length++] = static_cast<char>('0' + signal % 10);
+  }
+  return length;
+}
+
 bool is_shielded(int signal) {
   return signal >= 1 && signal <= 64 && (g_shielded & bit(signal)) != 0;
 }

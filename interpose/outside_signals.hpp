@@ -16,6 +16,12 @@ inline constexpr char kShieldSignalsVariable[] = "CKPT_SHIELD_SIGNALS";
 // Without the variable nothing happens.
 void install_signal_shield();
 
+// The shielded signals as CKPT_SHIELD_SIGNALS writes them ("10,15", no
+// terminating NUL) into `out` (at least 192 bytes); returns the length, 0
+// when nothing is shielded. For new programs whose environment lost the
+// variable (exec_environment.cpp).
+unsigned long format_shielded_signals(char* out);
+
 // True if `signal` is shielded in this process.
 bool is_shielded(int signal);
 

@@ -14,6 +14,9 @@
 #  outside        CKPT_SHIELD_SIGNALS=15, no SIGTERM handler: two outside
 #                 SIGTERMs; the application runs to its end, stdout as
 #                 without ckpt
+#  empty_env      as outside, after the application exec'd itself with an
+#                 environment without ckpt's variables (the agent re-adds
+#                 the shield's)
 #  handler        ... with its own SIGTERM handler and a SIGTERM it sends
 #                 itself: the handler runs once (only for its own signal)
 #  self_default   shielded, no handler, it kills itself with SIGTERM:
@@ -232,6 +235,17 @@ case $scenario in
     grep -qE '^ckpt-launch: checkpoint [0-9]+ committed' "$work/run.err" ||
       fail "ckpt-launch did not checkpoint on SIGTERM"
     say "the application ignored both outside SIGTERMs; ckpt-launch checkpointed"
+    ;;
+  empty_env)
+    # The application execs itself with an environment without ckpt's
+    # variables: the agent puts them back, the shield's too.
+    reference 300 --empty-env
+    launch 15 300 --empty-env
+    outside_term "$runner" 30
+    wait_exit "$runner" status "ckpt-launch"
+    expect_status "ckpt-launch" "$status" 0
+    expect_same_output "shielded run after exec with an empty environment" "$work/run.out"
+    say "the application, exec'd with an empty environment, ignored the outside SIGTERM"
     ;;
   handler)
     reference 300 --handler --self-at 150

@@ -3,7 +3,7 @@
  * of 10 ms, each rewriting part of a 1 MiB heap buffer. By default it has
  * no SIGTERM handler (the default action kills it).
  *
- * usage: shielded STEPS [--handler] [--self-at N] [--block-until N]
+ * usage: shielded STEPS [--handler] [--self-at N] [--block-until N] [--empty-env]
  *   --handler        install a SIGTERM handler (SA_SIGINFO) that counts
  *                    its calls, and those sent from inside (si_pid != 0)
  *   --self-at N      at step N, kill(getpid(), SIGTERM): the handler runs,
@@ -11,6 +11,8 @@
  *   --block-until N  block SIGTERM until step N; there print
  *                    "pending-term 0|1" (sigpending) on stderr, take what
  *                    is pending with sigtimedwait (zero timeout), unblock
+ *   --empty-env      first exec itself with an environment of one variable
+ *                    (SHIELDED_AGAIN=1): ckpt's variables are all dropped
  * stdout (at the end only): "initial disposition default|other",
  * with --handler "handler reported back ok|MISMATCH" and
  * "handled N from-inside M", with --block-until "drained inside N
@@ -33,6 +35,14 @@ static void on_term(int signal, siginfo_t* info, void* context) {
 }
 
 int main(int argc, char** argv) {
+  if (getenv("SHIELDED_AGAIN") == NULL) {
+    for (int i = 2; i < argc; ++i) {
+      if (strcmp(argv[i], "--empty-env") != 0) continue;
+      char* only[] = {"SHIELDED_AGAIN=1", NULL};
+      execve(argv[0], argv, only);
+      die("execve");
+    }
+  }
   if (argc < 2) {
     fprintf(stderr, "usage: shielded STEPS [--handler] [--self-at N] [--block-until N]\n");
     return kExitSetup;
@@ -47,6 +57,8 @@ int main(int argc, char** argv) {
       self_at = parse_count(argv[++i], "step");
     } else if (i + 1 < argc && strcmp(argv[i], "--block-until") == 0) {
       block_until = parse_count(argv[++i], "step");
+    } else if (strcmp(argv[i], "--empty-env") == 0) {
+      /* done above */
     } else {
       fprintf(stderr, "shielded: bad argument '%s'\n", argv[i]);
       return kExitSetup;
