@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -174,13 +175,40 @@ void wait_for_sibling_stops(const std::string& folder, int task, int tasks, std:
   fs::remove_all(folder, error);
 }
 
+// JobState of `scontrol show job -o JOB` ("RUNNING", "CANCELLED", ...),
+// empty if it cannot be read.
+std::string job_state(const std::string& job) {
+  const std::string command = "scontrol show job -o " + job + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::string text;
+  char buffer[4096];
+  for (std::size_t got; (got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) text.append(buffer, got);
+  ::pclose(pipe);
+  const auto start = text.find("JobState=");
+  if (start == std::string::npos) return "";
+  const auto end = text.find_first_of(" \n", start);
+  return text.substr(start + 9, end == std::string::npos ? std::string::npos : end - start - 9);
+}
+
 int requeue_job(int exit_code) {
+  const std::string job = environment("SLURM_JOB_ID");
+  // scancel and `scontrol requeue` send the same SIGTERM as a preemption,
+  // but then the job is already ending (COMPLETING): a cancelled job stays
+  // cancelled (Slurm would requeue it while it completes), a requeued one
+  // comes back anyway. Preemption, --signal and scancel --signal leave it
+  // RUNNING.
+  const std::string state = job_state(job);
+  if (!state.empty() && state != "RUNNING") {
+    say("job " + job + " is " + state + " (cancelled, or requeued by someone): not requeueing it; the image " +
+        "stays for a requeue or ckpt-restart");
+    return exit_code;
+  }
   const std::string requeue_exit = environment(slurm::kRequeueExitVariable);
   if (!requeue_exit.empty()) {
     say("exiting with status " + requeue_exit + " (RequeueExit) so that Slurm requeues the job");
     return std::atoi(requeue_exit.c_str());
   }
-  const std::string job = environment("SLURM_JOB_ID");
   say("requeueing job " + job);
   const pid_t child = ::fork();
   if (child == 0) {

@@ -16,6 +16,8 @@
 #   preempt_steps_two_tasks  [slurm] batch = "steps": `srun -n 2` inside the
 #                          batch script; each task has its own image, both
 #                          restart after the preemption
+#   scancel_not_requeued   scancel sends the same SIGTERM: the job is
+#                          checkpointed and ends CANCELLED, not requeued
 #   failed_stop_requeues   the application is SIGSTOPped, so the checkpoint
 #                          on `scontrol requeue` times out (stop_timeout):
 #                          the job is requeued anyway and restarts from the
@@ -243,6 +245,21 @@ SCRIPT
         fail "task $task did not restart from its own image"
     done
     (($(ls images/*.h5 | wc -l) == 2)) || fail "expected one image per task: $(ls images)"
+    ;;
+
+  scancel_not_requeued)
+    write_policy job.toml script
+    printf '#!/bin/bash\n%s 60 150 %s %s\n' "$counter" "$work/steps.log" "$work/result" >job.sh
+    job=$(submit --requeue -p low -n 1 --open-mode=append -o "$work/job.out" --ckpt-policy="$work/job.toml" job.sh)
+    wait_for 60 "job $job to do 10 steps" lines_at_least steps.log 10
+    scancel "$job"
+    wait_for 30 "job $job to end" job_state_is "$job" CANCELLED
+    wait_for 30 "ckpt to decide" grep -qs "is COMPLETING (cancelled, or requeued by someone): not requeueing it" job.out
+    sleep 8  # a requeued job would be pending or running again by now
+    [[ $(job_field "$job" JobState) == CANCELLED ]] || fail "job $job is $(job_field "$job" JobState), not CANCELLED"
+    [[ $(job_field "$job" Restarts) == 0 ]] || fail "job $job was requeued"
+    [[ ! -e result ]] || fail "the cancelled job ran to its end"
+    echo "job $job: cancelled, not requeued"
     ;;
 
   failed_stop_requeues | failed_stop_ends)
