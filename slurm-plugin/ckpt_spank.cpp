@@ -21,6 +21,7 @@ extern "C" {
 #include <slurm/spank.h>
 }
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -110,7 +111,10 @@ bool policy_file(std::string& file) {
 bool policy_is_valid(const std::string& file) {
   const std::string launcher = tools_folder + "/ckpt-launch";
   const pid_t child = fork();
-  if (child < 0) return false;
+  if (child < 0) {
+    slurm_error("ckpt: cannot check the policy: fork: %s", strerror(errno));
+    return false;
+  }
   if (child == 0) {
     const int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, STDOUT_FILENO);
@@ -173,8 +177,7 @@ int slurm_spank_init_post_opt(spank_t spank, int, char**) {
   std::string file;
   if (!policy_file(file)) return -1;
   if (!policy_is_valid(file)) {
-    slurm_error("ckpt: --ckpt-policy=%s: the policy is not usable (see the line above); nothing was submitted",
-                policy_option.c_str());
+    slurm_error("ckpt: --ckpt-policy=%s: the policy is not usable; nothing was submitted", policy_option.c_str());
     return -1;
   }
   (void)spank;
@@ -193,7 +196,10 @@ int slurm_spank_task_init(spank_t spank, int, char**) {
     return -1;
   }
   uint32_t step = 0;
-  spank_get_item(spank, S_JOB_STEPID, &step);
+  if (spank_get_item(spank, S_JOB_STEPID, &step) != ESPANK_SUCCESS) {
+    slurm_error("ckpt: cannot read the task's step id");
+    return -1;
+  }
   const bool batch = step == kBatchScriptStep;
   if (!set_task_environment(spank, "CKPT_SLURM_PROGRAM", task_argv[0]) ||
       !set_task_environment(spank, "CKPT_SLURM_POLICY", absolute_policy_path(spank, file)) ||
