@@ -71,6 +71,7 @@ PreemptType=preempt/partition_prio
 SlurmctldParameters=preempt_send_user_signal
 PreemptMode=REQUEUE
 JobRequeue=1
+RequeueExit=85
 KillWait=5
 MinJobAge=300
 InactiveLimit=0

@@ -13,6 +13,10 @@
 #   preempt_batch_script   sbatch --requeue job in "low" preempted by a
 #                          "high" job: checkpointed, requeued, restarted
 #   requeue_batch_script   the same with `scontrol requeue JOBID`
+#   preempt_requeue_exit   preempted, requeued by exiting with RequeueExit
+#                          (85 in the test cluster; what the plugin argument
+#                          requeue_exit=85 sets, here from the job's
+#                          environment)
 #   preempt_steps_two_tasks  [slurm] batch = "steps": `srun -n 2` inside the
 #                          batch script; each task has its own image, both
 #                          restart after the preemption
@@ -46,10 +50,10 @@ scontrol ping >/dev/null 2>&1 || fail "slurmctld does not answer (SLURM_CONF=$SL
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-slurm-test.XXXXXX")
 chmod 0755 "$work"
-jobs_submitted=()
 cleanup() {
   local status=$?
-  for job in "${jobs_submitted[@]}"; do scancel "$job" 2>/dev/null || true; done
+  # every job this test submitted (submit runs in $(...): a file, not a variable)
+  [[ ! -f $work/jobs ]] || scancel $(cat "$work/jobs") 2>/dev/null || true
   if [[ $status -ne 0 || -n ${CKPT_TEST_KEEP:-} ]]; then
     echo "scratch folder kept: $work" >&2
     for out in "$work"/*.out; do
@@ -103,7 +107,7 @@ lines_at_least() { [[ -f $1 ]] && (($(wc -l <"$1") >= $2)); }
 submit() {  # submit SBATCH_ARGS...: prints the job id
   local job
   job=$(sbatch --parsable "$@") || fail "sbatch $* failed"
-  jobs_submitted+=("$job")
+  echo "$job" >>"$work/jobs"
   echo "$job"
 }
 
@@ -201,15 +205,18 @@ $(readlink -f "$(command -v bash)")"
     echo "bad and missing policies refused at submission by srun and sbatch"
     ;;
 
-  preempt_batch_script | requeue_batch_script)
+  preempt_batch_script | requeue_batch_script | preempt_requeue_exit)
     write_policy job.toml script
     steps=60
     reference_result $steps 150
     printf '#!/bin/bash\n%s %s 150 %s %s\n' "$counter" $steps "$work/steps.log" "$work/result" >job.sh
-    job=$(submit --requeue -p low -n 1 --open-mode=append -o "$work/job.out" --signal=B:TERM@5 \
-      --ckpt-policy="$work/job.toml" job.sh)
+    requeue_exit=()
+    [[ $scenario != preempt_requeue_exit ]] || requeue_exit=(env CKPT_SLURM_REQUEUE_EXIT=85)
+    job=$("${requeue_exit[@]}" sbatch --parsable --requeue -p low -n 1 --open-mode=append -o "$work/job.out" \
+      --signal=B:TERM@5 --ckpt-policy="$work/job.toml" job.sh) || fail "sbatch failed"
+    echo "$job" >>"$work/jobs"
     wait_for 60 "job $job to do 10 steps" lines_at_least steps.log 10
-    if [[ $scenario == preempt_batch_script ]]; then
+    if [[ $scenario != requeue_batch_script ]]; then
       high=$(submit -p high -n "$(nproc)" -o "$work/high.out" --wrap "sleep 2")
       echo "job $job preempted by job $high"
     else
@@ -220,6 +227,10 @@ $(readlink -f "$(command -v bash)")"
     check_stop_checkpoint job.out
     check_requeued_result "$job" result job.out
     check_steps steps.log $steps
+    if [[ $scenario == preempt_requeue_exit ]]; then
+      grep -q "exiting with status 85 (RequeueExit)" job.out || fail "job.out: no exit with RequeueExit"
+      ! grep -q "requeueing job" job.out || fail "job.out: scontrol requeue used instead of RequeueExit"
+    fi
     ;;
 
   preempt_steps_two_tasks)
