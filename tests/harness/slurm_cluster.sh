@@ -80,8 +80,17 @@ NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=low Nodes=$node Default=YES MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=20 OverSubscribe=NO
 PartitionName=high Nodes=$node MaxTime=INFINITE State=UP PriorityTier=10 PreemptMode=OFF OverSubscribe=NO
 CONF
-  echo "required $plugin bindir=$bindir" >"$state/plugstack.conf"
-  chmod 0644 "$state/slurm.conf" "$state/plugstack.conf"
+  # The site's default policy (srun --ckpt-policy=default): one image per
+  # user, job and task under /tmp.
+  cat >"$state/default-policy.toml" <<'TOML'
+version = 1
+[checkpoint]
+interval = "1s"
+[storage]
+image = "/tmp/ckpt-default-{user}/{name}-{job}.task{task}.h5"
+TOML
+  echo "required $plugin bindir=$bindir default_policy=$state/default-policy.toml" >"$state/plugstack.conf"
+  chmod 0644 "$state/slurm.conf" "$state/plugstack.conf" "$state/default-policy.toml"
   chmod 0755 "$state"
 }
 

@@ -6,6 +6,9 @@
 # usage: slurm_test.sh SCENARIO BIN_DIR PROGRAMS_DIR
 #   srun_runs_under_ckpt   srun --ckpt-policy runs the task under ckpt: an
 #                          image appears, stdout equals a plain run's
+#   default_policy         --ckpt-policy=default: the site's policy
+#                          (plugin argument default_policy=, set by
+#                          slurm_cluster.sh) with its image folder
 #   no_option_no_change    plugin loaded, option not given: the task runs as
 #                          it is (no agent, no image, same output)
 #   bad_policy_refused     a missing or invalid policy fails srun and sbatch
@@ -165,6 +168,20 @@ case $scenario in
     "$bin/ckpt-inspect" "$image" >inspect.out || fail "ckpt-inspect $image failed"
     grep -q "full" inspect.out || fail "the image has no full generation: $(cat inspect.out)"
     echo "srun under ckpt: same output, image $image"
+    ;;
+
+  default_policy)
+    reference_result 12 150
+    srun --ckpt-policy=default "$counter" 12 150 steps.log result >srun.out 2>srun.err ||
+      fail "srun failed: $(cat srun.err)"
+    reference_done
+    cmp "$work/reference.out" srun.out || fail "srun's stdout differs from a plain run's"
+    job=$(sed -n 's/^ckpt: job \([0-9]*\) task 0: running under ckpt.*/\1/p' srun.err)
+    image=/tmp/ckpt-default-$(id -un)/step_counter-$job.task0.h5
+    grep -q "running under ckpt, image $image" srun.err || fail "not run with the default policy: $(cat srun.err)"
+    "$bin/ckpt-inspect" "$image" >inspect.out || fail "ckpt-inspect $image failed"
+    rm -rf "$image" "$image.d"
+    echo "srun --ckpt-policy=default: the site's policy, image $image"
     ;;
 
   no_option_no_change)
