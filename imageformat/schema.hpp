@@ -37,6 +37,10 @@ enum class RegionKind : std::uint32_t {
 inline constexpr std::uint32_t kRegionShared = 1u << 0;   // MAP_SHARED
 inline constexpr std::uint32_t kRegionFresh = 1u << 1;    // no content older than this generation
 inline constexpr std::uint32_t kRegionGrowsDown = 1u << 2;
+// Its pages are the content of the shared object it maps (device, inode):
+// taken once per object with the whole group stopped; other regions that
+// map the same bytes hold none of them.
+inline constexpr std::uint32_t kRegionSharedContent = 1u << 3;
 
 struct Region {
   std::uint64_t start = 0;

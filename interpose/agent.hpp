@@ -46,8 +46,10 @@ void collect_fork_advice();
 // Around the twin's fork (and after a restart: reapply only).
 void clear_fork_advice();
 void reapply_fork_advice();
-// In the twin: replaces shared memory that is not a remappable file by a
-// private copy, listed in g_state.shared_copies. False if that failed.
+// In the twin: replaces readable shared memory that is not a remappable
+// file by an empty private mapping, listed in g_state.shared_copies; the
+// coordinator fills it once the whole group is stopped (one twin per
+// object). False if that failed.
 bool copy_shared_memory_in_twin();
 
 // ---- process_state.cpp: kernel state that memory does not carry ----

@@ -11,10 +11,14 @@
 //    madvise() with such advice (the wrapper below notices).
 //  * MAP_SHARED memory that is not a file ckpt can remap (anonymous shared
 //    memory, /dev/zero, memfd, SysV, deleted files) is the same memory in
-//    the twin: the application, running on, would tear it. The twin turns
-//    each such mapping into a private copy before the application
-//    continues, and records which object it was (device, inode, offset):
-//    the restart maps every object from one memfd in all its processes.
+//    the twin: the application, running on, would tear it. The twin puts
+//    an empty private mapping in its place and records which object it was
+//    (device, inode, offset). It copies nothing: the processes of a group
+//    park one after another, so a copy taken here could miss what another
+//    process still wrote. The coordinator fills one twin's mapping per
+//    object once every process of the group is stopped
+//    (launcher/engine/shared_snapshot.cpp); the restart maps every object
+//    from one memfd in all its processes.
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -82,13 +86,6 @@ MappedObject mapped_object(const char* line) {
   return object;
 }
 
-bool page_is_zero(const unsigned long* page) {
-  for (unsigned i = 0; i < 4096 / sizeof(unsigned long); ++i) {
-    if (page[i] != 0) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void collect_fork_advice() {
@@ -133,11 +130,8 @@ void reapply_fork_advice() {
 
 bool copy_shared_memory_in_twin() {
   g_state.shared_copy_count = 0;
-  // Every other process of the group that maps the same objects and had
-  // stopped before now no longer writes them (see CkptSharedCopy).
-  const unsigned long copied_ns = monotonic_nanoseconds();
   // List first, change the address space afterwards.
-  unsigned long copy_mask = 0;  // bit i: shared_copies[i] is copied
+  unsigned long replace_mask = 0;  // bit i: shared_copies[i] gets an empty private mapping
   {
     ProcLines lines("/proc/self/maps");
     if (!lines.opened()) return false;
@@ -148,26 +142,17 @@ bool copy_shared_memory_in_twin() {
       if (g_state.shared_copy_count == CKPT_MAX_SHARED_COPIES) return false;
       const MappedObject object = mapped_object(line);
       // Without PROT_READ it cannot be copied (nor is it saved): listed only.
-      if (vma.permissions[0] == 'r') copy_mask |= 1ul << g_state.shared_copy_count;
+      if (vma.permissions[0] == 'r') replace_mask |= 1ul << g_state.shared_copy_count;
       g_state.shared_copies[g_state.shared_copy_count++] = {vma.start,    vma.end,       object.dev,
-                                                            object.inode, object.offset, copied_ns};
+                                                            object.inode, object.offset, 0};
     }
   }
   for (unsigned i = 0; i < g_state.shared_copy_count; ++i) {
-    if ((copy_mask & (1ul << i)) == 0) continue;
+    if ((replace_mask & (1ul << i)) == 0) continue;
     const CkptSharedCopy& range = g_state.shared_copies[i];
-    const unsigned long length = range.end - range.start;
-    const long copy = sys(SYS_mmap, 0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (copy < 0) return false;
-    for (unsigned long offset = 0; offset < length; offset += 4096) {
-      const auto* from = reinterpret_cast<const unsigned long*>(range.start + offset);
-      if (page_is_zero(from)) continue;  // leave the copy's page untouched
-      auto* to = reinterpret_cast<unsigned long*>(copy + offset);
-      for (unsigned w = 0; w < 4096 / sizeof(unsigned long); ++w) to[w] = from[w];
-    }
-    if (sys(SYS_mremap, copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, range.start) < 0) {
-      return false;
-    }
+    const long empty = sys(SYS_mmap, range.start, range.end - range.start, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (empty < 0) return false;
   }
   return true;
 }

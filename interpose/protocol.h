@@ -275,14 +275,17 @@ typedef struct {
 #define CKPT_MAX_FORK_ADVICE 64
 
 /* A MAP_SHARED mapping that is not a file ckpt can remap (anonymous
- * shared memory, /dev/zero, memfd, SysV, a deleted file): the twin turned
- * it into a private copy taken while the application was stopped (a
- * mapping without PROT_READ is only listed). The object's identity (device
- * and inode as /proc/self/maps shows them; equal in every process that
- * maps it) and the mapping's offset in it let the restart map it again
- * from one memfd per object in every process. copied_ns: CLOCK_MONOTONIC
- * when the twin began copying; the process that copied last saw the
- * object after every other process mapping it had stopped. */
+ * shared memory, /dev/zero, memfd, SysV, a deleted file): the twin put an
+ * empty private mapping in its place (a mapping without PROT_READ is only
+ * listed), which the coordinator fills from the process once every process
+ * of the group is stopped, for one twin per object (region flag
+ * kRegionSharedContent in the image). The object's identity (device and
+ * inode as /proc/self/maps shows them; equal in every process that maps
+ * it) and the mapping's offset in it let the restart map it again from one
+ * memfd per object in every process. copied_ns: 0; images written before
+ * the coordinator filled the copies hold the CLOCK_MONOTONIC time at which
+ * each twin copied the object itself (a restart of such an image takes an
+ * object's pages from the process that copied it last). */
 typedef struct {
   uint64_t start, end;
 } CkptRange;

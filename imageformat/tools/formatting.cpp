@@ -78,7 +78,9 @@ std::vector<std::string> region_flag_names(std::uint32_t flags) {
   if ((flags & image::kRegionShared) != 0) names.emplace_back("shared");
   if ((flags & image::kRegionFresh) != 0) names.emplace_back("fresh");
   if ((flags & image::kRegionGrowsDown) != 0) names.emplace_back("grows-down");
-  const std::uint32_t known = image::kRegionShared | image::kRegionFresh | image::kRegionGrowsDown;
+  if ((flags & image::kRegionSharedContent) != 0) names.emplace_back("content");
+  const std::uint32_t known = image::kRegionShared | image::kRegionFresh | image::kRegionGrowsDown |
+                              image::kRegionSharedContent;
   if ((flags & ~known) != 0) names.push_back(hex_address(flags & ~known));
   return names;
 }

@@ -21,7 +21,7 @@ std::string hex_address(std::uint64_t address);
 std::string protection_string(std::uint32_t prot);
 // "anonymous", "heap", "stack", "file-private", ...
 std::string region_kind_name(std::uint32_t kind);
-// Names of set kRegion* flags: "shared", "fresh", "grows-down".
+// Names of set kRegion* flags: "shared", "fresh", "grows-down", "content".
 std::vector<std::string> region_flag_names(std::uint32_t flags);
 // "file", "dir", "chr", "pipe", "socket", "fifo", "other".
 std::string descriptor_kind_name(std::uint32_t kind);

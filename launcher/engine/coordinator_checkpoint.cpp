@@ -17,6 +17,7 @@
 #include "group_processes.hpp"
 #include "image.hpp"
 #include "process_capture.hpp"
+#include "shared_snapshot.hpp"
 
 namespace ckpt::engine {
 
@@ -219,6 +220,15 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
       if (member.quiesced && !member.gone) outer_pids.push_back(member.outer_pid);
     }
     const auto channels = capture_group_channels(outer_pids);
+    // Memory shared between processes, once per object, while all of them
+    // are stopped (each twin left an empty private mapping in its place).
+    std::vector<SharedMemoryTwin> twins;
+    for (const auto& member : members_) {
+      if (member.quiesced && !member.gone && member.twin_expected && member.twin > 0) {
+        twins.push_back({member.outer_pid, member.twin, member.agent_state});
+      }
+    }
+    const auto shared_content = copy_shared_objects(twins);
     // The storage checkpoint, while nothing runs: the files as they are now.
     image::Image image = image::Image::open_or_create(settings_.image_path,
                                                       {settings_.job_name, settings_.policy_text});
@@ -268,10 +278,12 @@ std::uint64_t Coordinator::checkpoint(bool final_checkpoint) {
                                process.exit_signal};
       try {
         auto hashes = page_hashes_.begin(process.inner_pid);
+        const auto content = shared_content.find(member.outer_pid);
         const auto captured =
             capture_process(member.twin_expected ? member.twin : member.outer_pid, identity, member.agent_state,
                             channels_of(channels, member.outer_pid), pending.writer(), hashes,
-                            PageSelection{incremental, committed_epoch_});
+                            PageSelection{incremental, committed_epoch_},
+                            content == shared_content.end() ? AddressRanges{} : content->second);
         if (incremental && !captured.tracked) ++untracked_processes;
         page_hashes_.finish(process.inner_pid, hashes);
       } catch (const std::exception& error) {

@@ -228,7 +228,8 @@ void read_remote(pid_t pid, std::uint64_t address, void* out, std::size_t size) 
 CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
                                 std::uint64_t agent_state, std::vector<std::uint8_t> channels,
                                 image::GenerationWriter& writer, ProcessPageHashes& hashes,
-                                const PageSelection& selection) {
+                                const PageSelection& selection,
+                                std::span<const std::pair<std::uint64_t, std::uint64_t>> shared_content) {
   CapturedProcess captured;
   auto& tables = captured.tables;
   const pid_t inner_pid = identity.pid;
@@ -258,19 +259,24 @@ CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity
     tables.thread_state.insert(tables.thread_state.end(), bytes, bytes + sizeof thread);
     tables.threads.push_back(record);
   }
-  // Shared memory the twin replaced by a private copy: restored shared. The
-  // copy may have merged with a private neighbour in the twin's map, so a
+  // Shared memory the twin replaced by a private mapping: restored shared.
+  // That may have merged with a private neighbour in the twin's map, so a
   // region is split at the copy's bounds. Each part records the object it
   // maps (device, inode, offset in it): the restart maps it from one memfd
-  // per object in every process that shares it.
+  // per object in every process that shares it, and takes its pages from
+  // the regions the coordinator filled (kRegionSharedContent).
   for (std::uint32_t i = 0; i < agent->shared_copy_count && i < CKPT_MAX_SHARED_COPIES; ++i) {
     const CkptSharedCopy& copy = agent->shared_copies[i];
+    const bool content = std::any_of(shared_content.begin(), shared_content.end(), [&](const auto& range) {
+      return range.first == copy.start && range.second == copy.end;
+    });
     tables.regions = mark_shared(std::move(tables.regions), CkptRange{copy.start, copy.end});
     for (auto& region : tables.regions) {
       if (region.start < copy.start || region.end > copy.end) continue;
       region.device = copy.dev;
       region.inode = copy.inode;
       region.file_offset = copy.offset + (region.start - copy.start);
+      if (content) region.flags |= image::kRegionSharedContent;
     }
   }
   for (std::uint32_t i = 0; i < agent->descriptor_count && i < CKPT_MAX_DESCRIPTORS; ++i) {

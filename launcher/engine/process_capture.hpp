@@ -7,7 +7,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "generation_writer.hpp"
@@ -62,11 +64,14 @@ struct ProcessIdentity {
 // whose agent state is at `agent_state`, into `writer`; `channels` is the
 // engine blob of its pipes and sockets (coordinator_channels.hpp). The
 // hash of every page read goes into `hashes`; `selection` says which
-// pages are stored.
+// pages are stored. `shared_content`: the twin's copies of shared memory
+// that hold their object's content (shared_snapshot.hpp), flagged
+// kRegionSharedContent.
 CapturedProcess capture_process(pid_t outer_pid, const ProcessIdentity& identity,
                                 std::uint64_t agent_state, std::vector<std::uint8_t> channels,
                                 image::GenerationWriter& writer, ProcessPageHashes& hashes,
-                                const PageSelection& selection);
+                                const PageSelection& selection,
+                                std::span<const std::pair<std::uint64_t, std::uint64_t>> shared_content);
 
 // A process that exited but was not yet waited for by its parent: the
 // image keeps its identity and wait status (misc = CkptZombieFacts).

@@ -39,7 +39,8 @@ namespace {
 
 // When the process's twin began copying its shared memory at the
 // checkpoint (CkptSharedCopy::copied_ns), from the image's copy of the
-// agent state; 0 if that page is not in the image.
+// agent state; 0 if that page is not in the image. Only images written
+// before kRegionSharedContent need it.
 std::uint64_t shared_copy_time(image::PageReader& reader, const image::ResolvedProcess& process) {
   const std::uint64_t address =
       process_facts(process.tables).agent_state + offsetof(CkptAgentState, shared_copies);
@@ -82,6 +83,18 @@ class RangeCursor {
 
 SharedObjects::SharedObjects(const image::ResolvedChain& chain,
                              std::span<const image::ResolvedProcess* const> live) {
+  // The regions that hold their object's content (taken once, the whole
+  // group stopped: kRegionSharedContent).
+  for (const auto* process : live) {
+    for (const auto& region : process->tables.regions) {
+      if (!maps_shared_object(region) || (region.flags & image::kRegionSharedContent) == 0) continue;
+      Object& object = objects_[Key{region.device, region.inode}];
+      object.content_flagged = true;
+      object.content.emplace_back(region.file_offset, region.file_offset + (region.end - region.start));
+    }
+  }
+  // Every object's size; for an object of an image written before that
+  // flag, the process whose twin copied it last at the checkpoint.
   image::PageReader reader(chain);
   for (const auto* process : live) {
     const std::int64_t pid = process->tables.info.pid;
@@ -92,7 +105,7 @@ SharedObjects::SharedObjects(const image::ResolvedChain& chain,
       Object& object = objects_[Key{region.device, region.inode}];
       const std::uint64_t length = region.end - region.start;
       object.size = std::max(object.size, region.file_offset + length);
-      if (!region_content_saved(region)) continue;  // no pages to write
+      if (object.content_flagged || !region_content_saved(region)) continue;
       if (!copy_time_read) {
         copied_ns = shared_copy_time(reader, *process);
         copy_time_read = true;
@@ -100,10 +113,9 @@ SharedObjects::SharedObjects(const image::ResolvedChain& chain,
       if (object.writer != pid && (object.writer < 0 || copied_ns >= object.writer_copied_ns)) {
         object.writer = pid;
         object.writer_copied_ns = copied_ns;
-        object.writer_offsets.clear();
+        object.content.clear();
       }
-      if (object.writer == pid)
-        object.writer_offsets.emplace_back(region.file_offset, region.file_offset + length);
+      if (object.writer == pid) object.content.emplace_back(region.file_offset, region.file_offset + length);
     }
   }
   for (auto& [key, object] : objects_) {
@@ -143,9 +155,12 @@ ProcessSharing SharedObjects::for_process(const image::ResolvedProcess& process)
         numbers.try_emplace(key, static_cast<std::uint32_t>(sharing.memfds.size() + 1));
     if (added) sharing.memfds.push_back(object.memfd);
     sharing.region_objects[i] = number->second;
-    if (object.writer == pid) continue;
+    const bool holds_content = object.content_flagged
+                                   ? (region.flags & image::kRegionSharedContent) != 0
+                                   : object.writer == pid;
+    if (holds_content) continue;  // its pages are written
     const std::uint64_t region_end = region.file_offset + (region.end - region.start);
-    for (const auto& [start, end] : object.writer_offsets) {
+    for (const auto& [start, end] : object.content) {
       const std::uint64_t from = std::max(start, region.file_offset);
       const std::uint64_t to = std::min(end, region_end);
       if (from < to) {

@@ -21,8 +21,8 @@ struct ProcessSharing {
   std::vector<int> memfds;  // passed with its layout (owned by SharedObjects)
   // parallel to the process's regions: 1 + index into memfds, 0: none
   std::vector<std::uint32_t> region_objects;
-  // [start, end) address ranges, ascending, whose pages another process
-  // writes (the one that copied the object last at the checkpoint)
+  // [start, end) address ranges, ascending, whose pages come from another
+  // region (one that holds its object's content, see SharedObjects)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> pages_written_elsewhere;
 };
 
@@ -30,8 +30,12 @@ struct ProcessSharing {
 // memfd, SysV, deleted files): the regions of every live process grouped by
 // object (device + inode recorded at the checkpoint), one memfd per object,
 // large enough for every offset any process maps. Each object's pages are
-// written from the process whose twin copied it last (every other process
-// mapping it had stopped by then), the rest from wherever only one maps them.
+// written from the regions flagged kRegionSharedContent: the coordinator
+// copied the object into them once, with the whole group stopped
+// (shared_snapshot.hpp); other regions mapping those bytes write none.
+// Images written before that flag: from the process whose twin copied the
+// object last (CkptSharedCopy::copied_ns). Bytes no such region covers come
+// from the process that maps them.
 class SharedObjects {
  public:
   SharedObjects(const image::ResolvedChain& chain,
@@ -51,10 +55,11 @@ class SharedObjects {
   struct Object {
     int memfd = -1;
     std::uint64_t size = 0;
-    std::int64_t writer = -1;  // PID whose pages fill it
+    bool content_flagged = false;  // some region holds its content (kRegionSharedContent)
+    std::int64_t writer = -1;      // else: the PID whose pages fill it
     std::uint64_t writer_copied_ns = 0;
     std::vector<std::pair<std::uint64_t, std::uint64_t>>
-        writer_offsets;  // [start, end) in the object
+        content;  // [start, end) in the object: offsets whose pages are written from there
   };
   std::map<Key, Object> objects_;
 };
