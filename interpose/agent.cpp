@@ -26,6 +26,7 @@
 
 #include "agent.hpp"
 #include "dirty_tracking.hpp"
+#include "exec_environment.hpp"
 #include "file_spans.hpp"
 #include "outside_signals.hpp"
 #include "raw_syscall.hpp"
@@ -331,6 +332,7 @@ __attribute__((constructor)) void start_agent() {
     return;
   }
   install_quiesce_handler();
+  release_quiesce_signal();  // held by the exec wrapper of the program before us
   register_process(fd);
 }
 

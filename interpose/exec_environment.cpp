@@ -280,4 +280,25 @@ ChannelAcrossExec::~ChannelAcrossExec() {
   if (g_state.control_fd >= 0) sys(SYS_fcntl, g_state.control_fd, F_SETFD, FD_CLOEXEC);
 }
 
+namespace {
+constexpr unsigned long kQuiesceBit = 1ul << (CKPT_QUIESCE_SIGNAL - 1);
+}
+
+QuiesceSignalHeldAcrossExec::QuiesceSignalHeldAcrossExec() {
+  const unsigned long held = kQuiesceBit;
+  sys(SYS_rt_sigprocmask, SIG_BLOCK, &held, &previous_mask_, 8);
+}
+
+QuiesceSignalHeldAcrossExec::~QuiesceSignalHeldAcrossExec() {
+  if ((previous_mask_ & kQuiesceBit) == 0) {
+    const unsigned long held = kQuiesceBit;
+    sys(SYS_rt_sigprocmask, SIG_UNBLOCK, &held, nullptr, 8);
+  }
+}
+
+void release_quiesce_signal() {
+  const unsigned long held = kQuiesceBit;
+  sys(SYS_rt_sigprocmask, SIG_UNBLOCK, &held, nullptr, 8);
+}
+
 }  // namespace ckpt::agent

@@ -49,4 +49,23 @@ class ChannelAcrossExec {
   ChannelAcrossExec& operator=(const ChannelAcrossExec&) = delete;
 };
 
+// The quiesce signal blocked for the duration: one sent just as the exec
+// happens would otherwise stay pending into the new program and, its
+// handler reset by the exec, kill it before the agent's constructor runs.
+// The new program's agent unblocks it after installing its handler (a
+// late signal is then a no-op).
+class QuiesceSignalHeldAcrossExec {
+ public:
+  QuiesceSignalHeldAcrossExec();
+  ~QuiesceSignalHeldAcrossExec();  // the exec failed: the previous mask again
+  QuiesceSignalHeldAcrossExec(const QuiesceSignalHeldAcrossExec&) = delete;
+  QuiesceSignalHeldAcrossExec& operator=(const QuiesceSignalHeldAcrossExec&) = delete;
+
+ private:
+  unsigned long previous_mask_ = 0;
+};
+
+// In the agent's constructor, once the quiesce handler is in place.
+void release_quiesce_signal();
+
 }  // namespace ckpt::agent

@@ -58,6 +58,7 @@ int run_execve(const char* path, char* const argv[], char* const envp[]) {
   }
   ExecEnvironment environment(envp, true);
   ChannelAcrossExec channel;
+  QuiesceSignalHeldAcrossExec quiesce_held;
   return next_symbol(real_execve, "execve")(path, argv, chosen(environment, envp));
 }
 
@@ -70,6 +71,7 @@ int run_execvpe(const char* file, char* const argv[], char* const envp[]) {
   }
   ExecEnvironment environment(envp, true);
   ChannelAcrossExec channel;
+  QuiesceSignalHeldAcrossExec quiesce_held;
   return next_symbol(real_execvpe, "execvpe")(file, argv, chosen(environment, envp));
 }
 
@@ -166,6 +168,7 @@ __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], c
   }
   ExecEnvironment environment(envp, true);
   ChannelAcrossExec channel;
+  QuiesceSignalHeldAcrossExec quiesce_held;
   return next_symbol(real_fexecve, "fexecve")(fd, argv, chosen(environment, envp));
 }
 
@@ -178,6 +181,7 @@ __attribute__((visibility("default"))) int execveat(int directory_fd, const char
   }
   ExecEnvironment environment(envp, true);
   ChannelAcrossExec channel;
+  QuiesceSignalHeldAcrossExec quiesce_held;
   return next_symbol(real_execveat, "execveat")(directory_fd, path, argv, chosen(environment, envp), flags);
 }
 

@@ -190,7 +190,21 @@ int Coordinator::restart() {
   }
   for (auto& member : members_) {
     try {
-      member.channel.receive(settings_.timeout, CKPT_MSG_RESUMED);
+      for (;;) {
+        const auto message = member.channel.receive(settings_.timeout);
+        const auto type = message_as<CkptMessageHeader>(message).type;
+        if (type == CKPT_MSG_RESUMED) break;
+        if (type == CKPT_MSG_HELLO) {
+          // It exec'd before its agent said RESUMED (its threads run as soon
+          // as they are released): the new program registered instead.
+          const auto hello = message_as<CkptHello>(message);
+          member.inner_pid = hello.pid;
+          member.agent_state = hello.agent_state;
+          break;
+        }
+        throw std::runtime_error("unexpected message " + std::to_string(type) + " (wanted RESUMED) from process " +
+                                 std::to_string(member.inner_pid));
+      }
     } catch (const std::exception& error) {
       // A process may end before its agent says RESUMED (it runs on as soon
       // as its threads are released); its exit reaches us as usual.
