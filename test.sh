@@ -40,7 +40,10 @@ else
   echo "==> not root: no Slurm test cluster; the slurm tests fail unless SLURM_CONF points at one"
 fi
 
-run_suite "tests as root" ctest --test-dir build --output-on-failure -j2
+# As root: everything but the Slurm preemption/requeue tests (label
+# slurm_requeue, 2 minutes one at a time), which the unprivileged run has:
+# jobs are submitted by users, never by root.
+run_suite "tests as root" ctest --test-dir build --output-on-failure -j2 -LE slurm_requeue
 
 if [[ $(id -u) -eq 0 ]]; then
   ckpt_ensure_test_user

@@ -20,6 +20,8 @@
 #                          (85 in the test cluster; what the plugin argument
 #                          requeue_exit=85 sets, here from the job's
 #                          environment)
+#   srun_in_script_refused an srun inside a batch = "script" job fails with
+#                          one clear line (its client cannot be checkpointed)
 #   preempt_steps_two_tasks  [slurm] batch = "steps": `srun -n 2` inside the
 #                          batch script; each task has its own image, both
 #                          restart after the preemption
@@ -248,6 +250,18 @@ $(readlink -f "$(command -v bash)")"
       grep -q "exiting with status 85 (RequeueExit)" job.out || fail "job.out: no exit with RequeueExit"
       ! grep -q "requeueing job" job.out || fail "job.out: scontrol requeue used instead of RequeueExit"
     fi
+    ;;
+
+  srun_in_script_refused)
+    write_policy job.toml script
+    printf '#!/bin/bash\nsrun true && echo "srun ran" || echo "srun refused: $?"\necho "script ends"\n' >job.sh
+    job=$(submit -p low -n 1 -o "$work/job.out" --ckpt-policy="$work/job.toml" job.sh)
+    wait_for 60 "job $job to complete" job_state_is "$job" COMPLETED
+    grep -q 'srun: error: ckpt: srun inside a batch script that runs under ckpt (\[slurm\] batch = "script"); set batch = "steps"' job.out ||
+      fail "job.out has no clear refusal: $(cat job.out)"
+    grep -q "^srun refused: 1" job.out || fail "srun was not refused: $(cat job.out)"
+    grep -q "^script ends" job.out || fail "the script did not go on: $(cat job.out)"
+    echo "srun inside a batch = \"script\" job refused with one line"
     ;;
 
   preempt_steps_two_tasks)
