@@ -41,6 +41,7 @@
 # honoured. Exit status: 0 pass, 1 fail, 2 usage error.
 set -euo pipefail
 ckpt_harness=$(cd "$(dirname "${BASH_SOURCE[0]}")/../harness" && pwd)
+source "$ckpt_harness/process_tree.sh"
 
 usage() {
   sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -318,33 +319,6 @@ inspect() {
     "$work/$name.out" "$expression") || fail "$name: cannot evaluate $expression on the JSON of ckpt-inspect"
 }
 
-# The pid of the application (comm NAME) below runner PID, outside the
-# namespace: the descendant called NAME whose parent is not called NAME
-# (a copy-on-write twin is the application's child). The pid goes to $app.
-app_pid() {  # RUNNER NAME
-  local runner=$1 name=$2 stat pid
-  local -A parent_of=()
-  for stat in /proc/[0-9]*/stat; do
-    pid=${stat#/proc/}
-    pid=${pid%/stat}
-    parent_of[$pid]=$(stat_field "$pid" 1 2>/dev/null) || continue
-  done
-  local -a queue=("$runner") found=()
-  while [[ ${#queue[@]} -gt 0 ]]; do
-    local current=${queue[0]}
-    queue=("${queue[@]:1}")
-    for pid in "${!parent_of[@]}"; do
-      [[ ${parent_of[$pid]} == "$current" ]] || continue
-      queue+=("$pid")
-      if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" &&
-            $(cat "/proc/$current/comm" 2>/dev/null) != "$name" ]]; then
-        found+=("$pid")
-      fi
-    done
-  done
-  [[ ${#found[@]} -eq 1 ]] || fail "expected one $name process below $runner, found ${#found[@]}: ${found[*]:-}"
-  app=${found[0]}
-}
 
 launch() {  # OUT ERR INTERVAL PROGRAM ARGS...: ckpt-launch in the background
   local out=$1 err=$2 interval=$3
@@ -465,7 +439,7 @@ scenario_ctl_status_stop() {
   local runner=$started status
   wait_line "$work/run.err" '^progress lifecycle 20$' "$runner" "ckpt-launch"
   local app inner threads
-  app_pid "$runner" lifecycle
+  ckpt_app_pid "$runner" lifecycle
   inner=$(sed -n 's/^NSpid:.*[[:space:]]\([0-9]*\)$/\1/p' "/proc/$app/status")
   threads=$(find "/proc/$app/task" -mindepth 1 -maxdepth 1 | wc -l)
   ctl status status
@@ -718,7 +692,7 @@ scenario_app_killed_during_checkpoint() {
   launch "$work/run.out" "$work/run.err" off "$big_heap" 1024
   local runner=$started status ctl_pid ctl_status app
   wait_line "$work/run.err" '^progress big_heap pass ' "$runner" "ckpt-launch -- big_heap 1024" 30
-  app_pid "$runner" big_heap
+  ckpt_app_pid "$runner" big_heap
   say "big_heap runs as pid $app"
   start "$work/ctl.out" "$work/ctl.err" "$bin/ckpt-ctl" --image "$image" checkpoint
   ctl_pid=$started

@@ -34,6 +34,7 @@
 # CKPT_TEST_KEEP=1 keeps the scratch folder; TMPDIR is honoured.
 # Exit status: 0 pass, 1 fail, 2 usage error.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../harness/process_tree.sh"
 
 usage() {
   sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -144,33 +145,6 @@ wait_line() {  # FILE REGEX PID WHAT [LIMIT s]
   done
 }
 
-# The application's host pid below RUNNER: the descendant called $name
-# whose parent is not (a copy-on-write twin is the application's child).
-app_pid() {  # RUNNER
-  local runner=$1 pid stat parent
-  local -A parent_of=()
-  for stat in /proc/[0-9]*/stat; do
-    pid=${stat#/proc/}
-    pid=${pid%/stat}
-    parent=$(sed -E 's/.*\) [A-Za-z] ([0-9]+) .*/\1/' "$stat" 2>/dev/null) || continue
-    [[ -n "$parent" ]] && parent_of[$pid]=$parent
-  done
-  local -a queue=("$runner") found=()
-  while [[ ${#queue[@]} -gt 0 ]]; do
-    local current=${queue[0]}
-    queue=("${queue[@]:1}")
-    for pid in "${!parent_of[@]}"; do
-      [[ ${parent_of[$pid]} == "$current" ]] || continue
-      queue+=("$pid")
-      if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" &&
-            $(cat "/proc/$current/comm" 2>/dev/null) != "$name" ]]; then
-        found+=("$pid")
-      fi
-    done
-  done
-  [[ ${#found[@]} -eq 1 ]] || fail "expected one $name process below $runner, found ${#found[@]}: ${found[*]:-}"
-  app=${found[0]}
-}
 
 # reference ARGS...: the program without ckpt; stdout in $work/reference.out
 reference() {
@@ -201,7 +175,7 @@ runner_too=1
 outside_term() {
   local runner=$1 step=$2 file=${3:-$work/run.err}
   wait_line "$file" "^progress $name $step\$" "$runner" "the application"
-  app_pid "$runner"
+  ckpt_app_pid "$runner" "$name"
   if [[ $runner_too == 1 ]]; then
     kill -TERM "$app" "$runner"
     say "outside SIGTERM to the application (host pid $app) and its runner after step $step"
