@@ -59,14 +59,19 @@ cleanup() {
   local status=$?
   # every job this test submitted (submit runs in $(...): a file, not a variable)
   [[ ! -f $work/jobs ]] || scancel $(cat "$work/jobs") 2>/dev/null || true
+  # a plain reference run still going (a scenario that needed no result)
+  [[ -z ${reference_pid:-} ]] || { kill "$reference_pid" && wait "$reference_pid"; } 2>/dev/null || true
   if [[ $status -ne 0 || -n ${CKPT_TEST_KEEP:-} ]]; then
     echo "scratch folder kept: $work" >&2
     for out in "$work"/*.out; do
       [[ -f $out ]] && { echo "--- $out" >&2; tail -20 "$out" >&2; }
     done
   else
-    rm -rf "$work"
+    # Slurm may still be tearing a killed job down (its last files): retry,
+    # and never let the clean-up change the test's result.
+    rm -rf "$work" 2>/dev/null || { sleep 3; rm -rf "$work" 2>/dev/null; } || true
   fi
+  return "$status"
 }
 trap cleanup EXIT
 cd "$work"
