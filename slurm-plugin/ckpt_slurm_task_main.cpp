@@ -115,7 +115,8 @@ std::string stops_folder(const slurm::TaskInputs& inputs) {
          2);
   }
   slurm::TaskInputs inputs;
-  inputs.tools_folder = fs::canonical("/proc/self/exe").parent_path().string();
+  const fs::path self = fs::canonical("/proc/self/exe");
+  inputs.tools_folder = self.parent_path().string();
   inputs.policy_file = policy_file;
   inputs.batch_step = environment(slurm::kStepKindVariable) == "batch";
   inputs.restart_count = environment_number("SLURM_RESTART_COUNT", 0);
@@ -149,7 +150,7 @@ std::string stops_folder(const slurm::TaskInputs& inputs) {
     const auto equals = entry.find('=');
     ::setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
   }
-  ::setenv(slurm::kAfterStopVariable, fs::canonical("/proc/self/exe").c_str(), 1);
+  ::setenv(slurm::kAfterStopVariable, self.c_str(), 1);
   ::setenv(kStopsFolderVariable, stops_folder(inputs).c_str(), 1);
   exec_command(plan.command, false);
 }

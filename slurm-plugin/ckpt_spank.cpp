@@ -31,6 +31,8 @@ extern "C" {
 
 #include <string>
 
+#include "task_environment.hpp"
+
 extern "C" {
 extern const char plugin_name[] = "ckpt";
 extern const char plugin_type[] = "spank";
@@ -168,7 +170,7 @@ int slurm_spank_init_post_opt(spank_t spank, int, char**) {
   if (policy_option.empty()) return 0;
   const spank_context_t context = spank_context();
   if (context != S_CTX_LOCAL && context != S_CTX_ALLOCATOR) return 0;
-  if (context == S_CTX_LOCAL && getenv("CKPT_SLURM_GROUP") != nullptr) {
+  if (context == S_CTX_LOCAL && getenv(ckpt::slurm::kInsideGroupVariable) != nullptr) {
     slurm_error(
         "ckpt: srun inside a batch script that runs under ckpt ([slurm] batch = \"script\"); "
         "set batch = \"steps\" in the policy to run srun steps under ckpt");
@@ -201,10 +203,10 @@ int slurm_spank_task_init(spank_t spank, int, char**) {
     return -1;
   }
   const bool batch = step == kBatchScriptStep;
-  if (!set_task_environment(spank, "CKPT_SLURM_PROGRAM", task_argv[0]) ||
-      !set_task_environment(spank, "CKPT_SLURM_POLICY", absolute_policy_path(spank, file)) ||
-      !set_task_environment(spank, "CKPT_SLURM_STEP", batch ? "batch" : "step") ||
-      (!requeue_exit.empty() && !set_task_environment(spank, "CKPT_SLURM_REQUEUE_EXIT", requeue_exit))) {
+  if (!set_task_environment(spank, ckpt::slurm::kProgramVariable, task_argv[0]) ||
+      !set_task_environment(spank, ckpt::slurm::kPolicyVariable, absolute_policy_path(spank, file)) ||
+      !set_task_environment(spank, ckpt::slurm::kStepKindVariable, batch ? "batch" : "step") ||
+      (!requeue_exit.empty() && !set_task_environment(spank, ckpt::slurm::kRequeueExitVariable, requeue_exit))) {
     return -1;
   }
   // slurmstepd's own argv array: it cannot grow, but its first entry can
